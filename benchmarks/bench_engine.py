@@ -1,0 +1,143 @@
+"""Engine benchmark (SPEC §6): the nine-optimizer rollout against a 64-value sweep, and, when
+PyTorch is installed, against the same rollout done with torch.optim.
+
+Timings are taken side by side in one process, interleaved round by round, and reported as
+medians and ratios, since absolute times on a shared machine are noise. Run:
+
+    python -m benchmarks.bench_engine [--steps 500] [--rounds 15]
+
+PyTorch is optional and never a requirement (pip install torch==2.13.0 to compare).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from optimizers import OPTIMIZERS, rollout, sweep  # noqa: E402
+from surfaces import get_surface  # noqa: E402
+
+SURFACE = "rosenbrock"
+LR = 1e-3  # one learning rate for every optimizer but AdaDelta (η = 1): a fair, stable race
+
+
+def race_settings() -> dict:
+    return {oid: {"lr": LR} for oid in OPTIMIZERS if oid != "adadelta"}
+
+
+def torch_rollout(surface, steps: int, settings: dict):
+    """The same nine runs with torch.optim: one parameter tensor per optimizer, its gradient set
+    from the surface's SymPy gradient (all nine evaluated in one vectorised call per step, as
+    our engine does), then `optimizer.step()`. Returns the iterates, (9, steps + 1, 2)."""
+    import torch
+
+    torch.set_default_dtype(torch.float64)
+    hp = {oid: {**spec.defaults, **settings.get(oid, {})} for oid, spec in OPTIMIZERS.items()}
+    params = [torch.tensor(surface.start, requires_grad=True) for _ in OPTIMIZERS]
+    makers = {
+        "gd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
+        "sgd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
+        "minibatch_sgd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
+        "momentum": lambda p, h: torch.optim.SGD([p], lr=h["lr"], momentum=h["gamma"]),
+        "nag": lambda p, h: torch.optim.SGD([p], lr=h["lr"], momentum=h["gamma"], nesterov=True),
+        "adagrad": lambda p, h: torch.optim.Adagrad([p], lr=h["lr"], eps=h["eps"]),
+        "adadelta": lambda p, h: torch.optim.Adadelta([p], lr=h["lr"], rho=h["rho"], eps=h["eps"]),
+        "rmsprop": lambda p, h: torch.optim.RMSprop([p], lr=h["lr"], alpha=h["rho"], eps=h["eps"]),
+        "adam": lambda p, h: torch.optim.Adam(
+            [p], lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"]
+        ),
+    }
+    opts = [makers[oid](p, hp[oid]) for oid, p in zip(OPTIMIZERS, params)]
+    out = np.empty((len(params), steps + 1, 2))
+    with torch.no_grad():
+        stacked = torch.stack(params)
+        out[:, 0] = stacked.numpy()
+        for t in range(steps):
+            gx, gy = surface.grad(stacked[:, 0].numpy(), stacked[:, 1].numpy())
+            grads = torch.from_numpy(np.stack([gx, gy], axis=1))
+            for p, opt, g in zip(params, opts, grads):
+                p.grad = g
+                opt.step()
+            stacked = torch.stack(params)
+            out[:, t + 1] = stacked.numpy()
+    return out
+
+
+def check_torch_agrees(ours, theirs, gamma: float) -> float:
+    """Largest relative gap between our iterates and torch's. Torch's Nesterov iterate is our
+    look-ahead point θ − γ·v = (1 + γ)·θ_k − γ·θ_(k−1)."""
+    nag = list(OPTIMIZERS).index("nag")
+    ours = ours.copy()
+    ours[nag, 1:] = (1 + gamma) * ours[nag, 1:] - gamma * ours[nag, :-1]
+    return float(np.max(np.abs(ours - theirs) / (1 + np.abs(theirs))))
+
+
+def median_ms(samples: list[float]) -> float:
+    return 1e3 * statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+
+    surface = get_surface(SURFACE)
+    settings = race_settings()
+    values = np.logspace(-5, 1, 64)
+    try:
+        import torch  # noqa: F401
+
+        have_torch = True
+    except ImportError:
+        have_torch = False
+
+    jobs = {
+        "rollout (9 × steps)": lambda: rollout(surface, steps=args.steps, settings=settings),
+        "sweep (9 × 64 lr × steps)": lambda: sweep(
+            surface, steps=args.steps, param="lr", values=values, settings=settings
+        ),
+    }
+    if have_torch:
+        jobs["torch.optim (9 × steps)"] = lambda: torch_rollout(surface, args.steps, settings)
+
+    for job in jobs.values():  # warm up: imports, lambdify caches, torch dispatch
+        job()
+    times = {name: [] for name in jobs}
+    for _ in range(args.rounds):
+        for name, job in jobs.items():
+            t0 = time.perf_counter()
+            job()
+            times[name].append(time.perf_counter() - t0)
+
+    print(f"surface {SURFACE}, {args.steps} steps, {args.rounds} interleaved rounds, medians:")
+    for name, samples in times.items():
+        print(f"  {name:28s} {median_ms(samples):9.2f} ms")
+    base = statistics.median(times["rollout (9 × steps)"])
+    ratio = statistics.median(times["sweep (9 × 64 lr × steps)"]) / base
+    print(f"sweep / rollout           = {ratio:6.2f}×   (bar: ≤ 3×)")
+    if have_torch:
+        speedup = statistics.median(times["torch.optim (9 × steps)"]) / base
+        # Agreement is checked on the well-conditioned bowl: on Rosenbrock's narrow valley
+        # a last-bit rounding difference grows by orders of magnitude within a few hundred steps.
+        bowl = get_surface("bowl")
+        gap = check_torch_agrees(
+            rollout(bowl, steps=args.steps, settings=settings).paths,
+            torch_rollout(bowl, args.steps, settings),
+            OPTIMIZERS["nag"].defaults["gamma"],
+        )
+        print(f"torch.optim / rollout     = {speedup:6.2f}×   (bar: ≥ 10×)")
+        print(f"largest relative gap to torch's iterates on the bowl: {gap:.2e}")
+    else:
+        print("torch.optim comparison skipped: PyTorch is not installed (pip install torch==2.13.0)")
+
+
+if __name__ == "__main__":
+    main()

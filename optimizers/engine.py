@@ -1,0 +1,248 @@
+"""The rollout engine: every optimizer, and every value of a sweep, advances in one NumPy loop.
+
+The runs are the columns of one parameter array, optimizer-major (a sweep's values of one
+optimizer are adjacent). Per step the gradient of all runs is one vectorised call and the nine
+rules are one folded update (`kernel.py`). Divergence and arrival (SPEC §4) are found after the
+loop from the stored path, so the loop itself does no bookkeeping.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from surfaces import Surface
+
+from .kernel import coefficient_columns, integrate
+from .registry import HYPERPARAMETERS, OPTIMIZERS, check_optimizer_ids, resolve_settings
+from .stochastic import N_SAMPLES, batch_noise, sample_tilts
+
+MAX_STEPS = 100_000
+MAX_SWEEP_VALUES = 4096
+MAX_CELLS = 20_000_000  # runs × (steps + 1): bounds the stored path to 320 MB
+ARRIVAL_FRACTION = 1e-3
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    """Paths of a race. Rows follow `names`; from `diverged_at[i]` on, row i repeats its last
+    valid point (the arrays never hold NaN or inf)."""
+
+    surface_id: str
+    names: list[str]
+    start: tuple[float, float]
+    settings: dict[str, dict[str, float]]
+    steps: int
+    noise: float
+    batch_size: int
+    seed: int
+    paths: np.ndarray  # (n, steps + 1, 2)
+    losses: np.ndarray  # (n, steps + 1)
+    diverged_at: np.ndarray  # (n,), -1 where the path never diverged
+    arrived_at: np.ndarray  # (n,), -1 where the path never came within the arrival threshold
+
+    @property
+    def final_loss(self) -> np.ndarray:
+        return self.losses[:, -1]
+
+    def ranking(self) -> list[str]:
+        """Ids from first to last: arrived (earliest first), then by final loss; diverged last."""
+        def key(i):
+            arrived = self.arrived_at[i]
+            return (self.diverged_at[i] >= 0, arrived < 0, arrived, self.final_loss[i])
+
+        return [self.names[i] for i in sorted(range(len(self.names)), key=key)]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Outcome of one hyperparameter sweep: rows follow `names`, columns follow `values`."""
+
+    surface_id: str
+    names: list[str]
+    param: str
+    values: np.ndarray
+    start: tuple[float, float]
+    steps: int
+    final_loss: np.ndarray  # (n, len(values)), the last valid loss where a run diverged
+    diverged_at: np.ndarray  # (n, len(values)), -1 where it never diverged
+    arrived_at: np.ndarray  # (n, len(values)), -1 where it never arrived
+    settings: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+# -- argument checks -----------------------------------------------------------------------------
+def _check_int(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    return int(value)
+
+
+def _check_common(surface, start, steps, noise, batch_size, seed):
+    if not isinstance(surface, Surface):
+        raise ValueError(f"surface must be a Surface (see surfaces.get_surface), not {surface!r}")
+    start = surface.start if start is None else start
+    try:
+        x0, y0 = (float(v) for v in start)
+    except (TypeError, ValueError):
+        raise ValueError(f"start must be a pair of numbers (x, y), not {start!r}") from None
+    (bx0, bx1), (by0, by1) = surface.escape_box
+    if not (math.isfinite(x0) and math.isfinite(y0) and bx0 < x0 < bx1 and by0 < y0 < by1):
+        raise ValueError(f"start {start!r} is not a finite point near the surface's domain {surface.domain}")
+    with np.errstate(all="ignore"):
+        if not np.isfinite(surface.f(x0, y0)):
+            raise ValueError(f"the loss is not defined at the start ({x0}, {y0})")
+    steps = _check_int("steps", steps, 1, MAX_STEPS)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (
+        math.isfinite(noise) and noise >= 0
+    ):
+        raise ValueError(f"noise must be a finite number ≥ 0, not {noise!r}")
+    batch_size = _check_int("batch_size", batch_size, 1, N_SAMPLES)
+    seed = _check_int("seed", seed, 0, 2**63 - 1)
+    return (x0, y0), steps, float(noise), batch_size, seed
+
+
+# -- the loop ------------------------------------------------------------------------------------
+def _noise_table(ids, runs_per_id, steps, noise, batch_size, seed):
+    """(steps, 2, K): what each run's gradient adds at each step, or None when σ = 0."""
+    if noise == 0:
+        return None
+    tilts = sample_tilts(seed, noise)
+    by_kind = {
+        "full": np.zeros((steps, 2)),
+        "sample": batch_noise(tilts, steps, 1, seed),
+        "batch": batch_noise(tilts, steps, batch_size, seed),
+    }
+    columns = [by_kind[OPTIMIZERS[oid].gradient] for oid in ids for _ in range(runs_per_id)]
+    return np.stack(columns, axis=2)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    losses: np.ndarray  # (steps + 1, K); garbage after a run's divergence
+    diverged_at: np.ndarray  # (K,), -1 where the run never diverged
+    arrived_at: np.ndarray  # (K,), -1 where the run never arrived
+    last_valid: np.ndarray  # (K,), the last step before divergence (or the last step)
+
+
+def _settle(surface: Surface, out: np.ndarray) -> _Outcome:
+    """Divergence and arrival (SPEC §4) of the raw iterates `out` (steps + 1, 2, K): a run
+    diverges at the first step whose point leaves the escape box or whose loss is not finite;
+    it arrives at the first earlier step within the arrival threshold."""
+    px, py = out[:, 0], out[:, 1]
+    (bx0, bx1), (by0, by1) = surface.escape_box
+    with np.errstate(all="ignore"):
+        losses = surface.f(px, py)
+        inside = (
+            (np.abs(px - (bx0 + bx1) / 2) < (bx1 - bx0) / 2)  # False for NaN too
+            & (np.abs(py - (by0 + by1) / 2) < (by1 - by0) / 2)
+            & np.isfinite(losses)
+        )
+    runs = np.arange(out.shape[2])
+    first_outside = inside.argmin(axis=0)
+    diverged = ~inside[first_outside, runs]
+    last_valid = np.where(diverged, first_outside - 1, out.shape[0] - 1)  # the start is valid
+    threshold = surface.f_min + ARRIVAL_FRACTION * max(float(losses[0, 0]) - surface.f_min, 0.0)
+    with np.errstate(invalid="ignore"):
+        reached = losses <= threshold
+    first_reached = reached.argmax(axis=0)
+    arrived = reached[first_reached, runs] & (first_reached <= last_valid)
+    return _Outcome(
+        losses,
+        np.where(diverged, first_outside, -1),
+        np.where(arrived, first_reached, -1),
+        last_valid,
+    )
+
+
+# -- public API ----------------------------------------------------------------------------------
+def rollout(
+    surface: Surface,
+    start=None,
+    steps: int = 500,
+    settings=None,
+    optimizers=None,
+    noise: float = 0.0,
+    batch_size: int = 16,
+    seed: int = 0,
+) -> RolloutResult:
+    """Race the optimizers from `start` (default: the surface's) for `steps` steps.
+
+    `settings` is a partial {optimizer id: {hyperparameter: value}} mapping; `optimizers` a list
+    of ids (None: all nine, SPEC order); `noise` the σ of SPEC §3; `batch_size` the B of the
+    mini-batch optimizers. The same arguments give the same paths, bit for bit."""
+    start, steps, noise, batch_size, seed = _check_common(surface, start, steps, noise, batch_size, seed)
+    ids = check_optimizer_ids(optimizers)
+    resolved = resolve_settings(settings, ids)
+    coef = coefficient_columns([(oid, resolved[oid]) for oid in ids])
+    table = _noise_table(ids, 1, steps, noise, batch_size, seed)
+    out = integrate(surface.grad_unchecked, start, steps, coef, table)
+    outcome = _settle(surface, out)
+    paths = out.transpose(2, 0, 1).copy()
+    losses = outcome.losses.T.copy()
+    for i in np.flatnonzero(outcome.diverged_at >= 0):  # freeze at the last valid point
+        last = outcome.last_valid[i]
+        paths[i, last + 1 :] = paths[i, last]
+        losses[i, last + 1 :] = losses[i, last]
+    return RolloutResult(
+        surface.id, ids, start, resolved, steps, noise, batch_size, seed,
+        paths, losses, outcome.diverged_at, outcome.arrived_at,
+    )
+
+
+def sweep(
+    surface: Surface,
+    start=None,
+    steps: int = 500,
+    param: str = "lr",
+    values=None,
+    settings=None,
+    optimizers=None,
+    noise: float = 0.0,
+    batch_size: int = 16,
+    seed: int = 0,
+) -> SweepResult:
+    """Race every optimizer once per value of hyperparameter `param`, all in one loop.
+
+    `optimizers=None` takes every optimizer that has `param`; `settings` fixes the others. Every
+    run sees the same batches, so columns differ only by the value swept."""
+    start, steps, noise, batch_size, seed = _check_common(surface, start, steps, noise, batch_size, seed)
+    if param not in HYPERPARAMETERS:
+        raise ValueError(f"unknown hyperparameter {param!r}; choose from: {', '.join(HYPERPARAMETERS)}")
+    if values is None:
+        raise ValueError("values is required: the values of the hyperparameter to sweep")
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"values must be a list of numbers, not {values!r}") from None
+    if values.ndim != 1 or not 1 <= len(values) <= MAX_SWEEP_VALUES:
+        raise ValueError(f"values must be a flat list of 1 to {MAX_SWEEP_VALUES} numbers")
+    for v in values:
+        HYPERPARAMETERS[param].check(float(v), "sweep")
+    if optimizers is None:
+        ids = [oid for oid, spec in OPTIMIZERS.items() if param in spec.defaults]
+    else:
+        ids = check_optimizer_ids(optimizers)
+        lacking = [oid for oid in ids if param not in OPTIMIZERS[oid].defaults]
+        if lacking:
+            raise ValueError(f"{', '.join(lacking)} have no hyperparameter {param!r} to sweep")
+    if len(ids) * len(values) * (steps + 1) > MAX_CELLS:
+        raise ValueError(
+            f"this sweep is too large ({len(ids)} optimizers × {len(values)} values × {steps} steps); "
+            "use fewer values or steps"
+        )
+    resolved = resolve_settings(settings, ids)
+    V = len(values)
+    runs = [(oid, {**resolved[oid], param: float(v)}) for oid in ids for v in values]
+    table = _noise_table(ids, V, steps, noise, batch_size, seed)
+    out = integrate(surface.grad_unchecked, start, steps, coefficient_columns(runs), table)
+    outcome = _settle(surface, out)
+    final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
+    shape = (len(ids), V)
+    return SweepResult(
+        surface.id, ids, param, values, start, steps, final_loss.reshape(shape),
+        outcome.diverged_at.reshape(shape), outcome.arrived_at.reshape(shape), resolved,
+    )

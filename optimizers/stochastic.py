@@ -1,0 +1,54 @@
+"""The stochastic-gradient model of SPEC §3.
+
+The surface f is the mean of N per-sample losses f_i(θ) = f(θ) + ξ_i·θ, with tilts ξ_i drawn from
+a seeded generator, centred to mean zero and scaled to standard deviation σ per coordinate. So
+∇f_i = ∇f + ξ_i, the full-batch gradient is exactly ∇f, and a batch gradient is ∇f plus the batch's
+mean tilt. Each epoch reshuffles the samples; batches are consecutive slices of the shuffled order
+(the last one shorter when B does not divide N). Every reader of the same seed sees the same
+shuffles, so all optimizers meet the same batch at the same step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+N_SAMPLES = 256
+
+
+def sample_tilts(seed: int, noise: float, n: int = N_SAMPLES) -> np.ndarray:
+    """The tilts ξ (n, 2): mean exactly zero (up to rounding), per-coordinate std exactly σ."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
+    z = rng.standard_normal((n, 2))
+    z -= z.mean(axis=0)
+    z /= z.std(axis=0)
+    return noise * z
+
+
+def epoch_orders(seed: int, epochs: int, n: int = N_SAMPLES) -> np.ndarray:
+    """The shuffled sample order of each epoch, (epochs, n); the same for every batch size."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    return np.array([rng.permutation(n) for _ in range(epochs)]).reshape(epochs, n)
+
+
+def batch_indices(step: int, batch_size: int, orders: np.ndarray) -> np.ndarray:
+    """The sample indices of the batch used at `step` (0-based)."""
+    n = orders.shape[1]
+    per_epoch = -(-n // batch_size)
+    epoch, slot = divmod(step, per_epoch)
+    return orders[epoch, slot * batch_size : (slot + 1) * batch_size]
+
+
+def batch_noise(tilts: np.ndarray, steps: int, batch_size: int, seed: int) -> np.ndarray:
+    """The mean tilt of the batch at each step, (steps, 2): what the batch gradient adds to ∇f."""
+    n = len(tilts)
+    if batch_size >= n:
+        return np.zeros((steps, 2))
+    per_epoch = -(-n // batch_size)
+    epochs = -(-steps // per_epoch)
+    orders = epoch_orders(seed, epochs, n)
+    starts = np.arange(0, n, batch_size)
+    sizes = np.minimum(starts + batch_size, n) - starts
+    shuffled = tilts[orders]  # (epochs, n, 2)
+    sums = np.add.reduceat(shuffled, starts, axis=1)  # (epochs, per_epoch, 2)
+    means = sums / sizes[None, :, None]
+    return means.reshape(-1, 2)[:steps]
