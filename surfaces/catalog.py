@@ -10,12 +10,6 @@ from .surface import Surface, x, y
 R = sp.Rational
 
 
-def _two_well(t: sp.Symbol, a: sp.Expr) -> sp.Expr:
-    """A quartic in t whose derivative is t·(t + 1)·(t − a): minima at −1 and a, a bump at 0.
-    For a > 1 the well at a is the deeper one."""
-    return t**4 / 4 - (a - 1) * t**3 / 3 - a * t**2 / 2
-
-
 def _polished(expr: sp.Expr, guesses: tuple[tuple[float, float], ...]) -> tuple:
     """Stationary points of `expr` near `guesses`, solved to full double precision (for minima
     that have no closed form)."""
@@ -26,6 +20,15 @@ def _polished(expr: sp.Expr, guesses: tuple[tuple[float, float], ...]) -> tuple:
 
 
 _HIMMELBLAU = (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+
+# Four Gaussian wells of different depth on a gentle bowl; the deepest (at about (1.3, 1.2)) is
+# the global minimum. Centres and depths are exact rationals so the surface is exact data.
+_WELLS = (((-R(3, 2), 1), 1), ((R(13, 10), R(6, 5)), R(8, 5)), ((R(2, 5), -R(7, 5)), R(13, 10)),
+          ((-R(3, 2), -R(13, 10)), R(4, 5)))
+_MULTI_MINIMA = (x**2 + y**2) / 20 - sum(
+    depth * sp.exp(-((x - cx) ** 2 + (y - cy) ** 2) / R(18, 25)) for (cx, cy), depth in _WELLS
+)
+_GLOBAL, *_LOCAL = _polished(_MULTI_MINIMA, ((1.3, 1.2), (0.4, -1.4), (-1.5, 1.0), (-1.5, -1.3)))
 
 BUILTIN_SURFACES: tuple[Surface, ...] = (
     Surface(
@@ -76,12 +79,12 @@ BUILTIN_SURFACES: tuple[Surface, ...] = (
         name="Several minima",
         description="Four basins of different depth: which minimum an optimizer ends in "
         "depends on its rule and its step size.",
-        expr=_two_well(x, R(2)) + _two_well(y, R(3, 2)),
-        domain=((-2.2, 3.0), (-2.0, 2.6)),
-        minima=((2.0, 1.5),),
-        local_minima=((2.0, -1.0), (-1.0, 1.5), (-1.0, -1.0)),
-        start=(-0.4, 0.3),
-        lr=0.05,
+        expr=_MULTI_MINIMA,
+        domain=((-3.0, 3.0), (-3.0, 3.0)),
+        minima=(_GLOBAL,),
+        local_minima=tuple(_LOCAL),
+        start=(-1.0, -2.4),
+        lr=0.3,
     ),
     Surface(
         id="beale",

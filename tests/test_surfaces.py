@@ -54,8 +54,9 @@ def test_hand_derived_values():
     b = get_surface("bowl")
     assert b.grad(0.5, -3.0) == (pytest.approx(1.0), pytest.approx(-6.0))
     assert get_surface("saddle").f_min == pytest.approx(-0.25)
-    # two quartic wells: minima -8/3 (x = 2) and -63/64 (y = 3/2)
-    assert get_surface("multi_minima").f_min == pytest.approx(-8 / 3 - 63 / 64)
+    mm = get_surface("multi_minima")  # the deepest of four wells, depths 1.6 > 1.3 > 1 > 0.8
+    assert len(mm.local_minima) == 3 and mm.minima[0] == pytest.approx((1.27, 1.17), abs=0.01)
+    assert sorted(mm.f(*p) for p in mm.local_minima) == pytest.approx([-1.2026, -0.8439, -0.6250], abs=1e-3)
 
 
 def test_curvature_facts():

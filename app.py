@@ -1,0 +1,47 @@
+"""Optimizer Race: nine optimizers racing over 2-D loss surfaces, in the browser.
+
+    python app.py [--host 127.0.0.1] [--port 8050] [--debug]
+
+`server` is the Flask app, for a WSGI server (e.g. `gunicorn app:server`).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from dash import Dash
+
+from webapp.callbacks import register_callbacks
+from webapp.layout import build_layout
+
+MAX_REQUEST_BYTES = 256 * 1024  # a race request is a few kB; anything far larger is refused
+
+
+def create_app() -> Dash:
+    app = Dash(
+        __name__,
+        title="Optimizer Race",
+        compress=True,  # gzip: plotly.js and race payloads shrink 3-4× on a classroom network
+        update_title=None,
+    )
+    app.layout = build_layout()
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    register_callbacks(app)
+    return app
+
+
+app = create_app()
+server = app.server
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Serve Optimizer Race.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    parser.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, dev tools)")
+    args = parser.parse_args(argv)
+    app.run(host=args.host, port=args.port, debug=args.debug, dev_tools_disable_version_check=True)
+
+
+if __name__ == "__main__":
+    main()

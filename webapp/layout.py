@@ -1,0 +1,203 @@
+"""The page: controls on the left, the race in the middle, the leaderboard and loss chart on the
+right, the equations below. Elements the animation owns (scrubber, leaderboard rows, canvas
+overlays) are empty hosts here; assets/race.js fills them."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from optimizers import HYPERPARAMETERS, OPTIMIZERS
+from surfaces import SURFACES
+
+from .controls import SLIDERS
+from .race import KEEPS_OWN
+from .theme import OPTIMIZER_COLORS
+
+DEFAULT_SURFACE = "rosenbrock"
+SPEEDS = [(25, "25 steps/s"), (50, "50 steps/s"), (100, "100 steps/s"), (200, "200 steps/s"),
+          (400, "400 steps/s"), (1000, "1000 steps/s")]
+
+
+def _slider(slider_id: str) -> html.Div:
+    s = SLIDERS[slider_id]
+    return html.Div(
+        className="control",
+        children=[
+            html.Label(
+                [html.Span(s.label), html.Span(id=f"{slider_id}-readout", className="readout")],
+                htmlFor=f"slider-{slider_id}",
+            ),
+            dcc.Slider(
+                id=f"slider-{slider_id}", min=s.low, max=s.high, step=s.step, value=s.default,
+                marks=s.marks, allow_direct_input=False, updatemode="mouseup",
+            ),
+        ],
+    )
+
+
+def _swatch(oid: str) -> html.Span:
+    return html.Span(className="swatch", style={"background": OPTIMIZER_COLORS[oid]})
+
+
+def _override_row(oid: str) -> html.Div:
+    spec = OPTIMIZERS[oid]
+    inputs = []
+    for key, default in spec.defaults.items():
+        hp = HYPERPARAMETERS[key]
+        inputs.append(
+            html.Label(
+                className="override",
+                children=[
+                    html.Span(key),
+                    dcc.Input(
+                        id={"type": "override", "opt": oid, "hp": key}, type="number",
+                        placeholder=f"{default:g}" if key in KEEPS_OWN.get(oid, ()) else "shared",
+                        debounce=True, step="any", min=hp.low if hp.low_inclusive else None,
+                        inputMode="decimal",
+                    ),
+                ],
+            )
+        )
+    return html.Div(className="override-row", children=[html.Div([_swatch(oid), spec.name], className="override-name"), *inputs])
+
+
+def _controls() -> html.Aside:
+    return html.Aside(
+        className="controls",
+        children=[
+            html.H2("Hyperparameters"),
+            html.P("Shared by every optimizer that has them.", className="hint"),
+            *[_slider(k) for k in ("lr", "gamma", "rho", "beta1", "beta2", "eps")],
+            html.H2("Race"),
+            *[_slider(k) for k in ("steps", "noise", "batch")],
+            html.Button("New noise draw", id="btn-reseed", className="text-button", n_clicks=0,
+                        title="Draw new per-sample tilts and batch order (seed + 1)"),
+            html.Details(
+                className="per-optimizer",
+                children=[
+                    html.Summary("Per-optimizer settings"),
+                    html.P("Show or hide an optimizer; type a value to override a shared slider.",
+                           className="hint"),
+                    dcc.Checklist(
+                        id="visible",
+                        options=[{"label": html.Span([_swatch(o), OPTIMIZERS[o].name]), "value": o}
+                                 for o in OPTIMIZERS],
+                        value=list(OPTIMIZERS), className="visible-list",
+                    ),
+                    *[_override_row(o) for o in OPTIMIZERS],
+                ],
+            ),
+        ],
+    )
+
+
+def _playback() -> html.Div:
+    def button(id_, title):  # icons are CSS masks (assets/style.css): no icon font to fetch
+        return html.Button(id=id_, title=title, className="play-button", **{"aria-label": title})
+
+    return html.Div(
+        className="playback",
+        children=[
+            button("btn-restart", "Restart (Home)"),
+            button("btn-back", "Step back (←, Shift+← for 10)"),
+            button("btn-play", "Play / pause (Space)"),
+            button("btn-forward", "Step forward (→, Shift+→ for 10)"),
+            html.Div(id="scrubber-host", className="scrubber-host"),
+            html.Span(id="step-label", className="step-label", children="step 0"),
+            html.Select(
+                id="speed", className="speed", title="Animation speed",
+                children=[html.Option(label, value=str(v), selected=(v == 100)) for v, label in SPEEDS],
+            ),
+        ],
+    )
+
+
+def _equations() -> html.Section:
+    cards = []
+    for oid, spec in OPTIMIZERS.items():
+        defaults = ", ".join(f"${HYPERPARAMETERS[k].symbol} = {v:g}$" for k, v in spec.defaults.items())
+        cards.append(
+            html.Article(
+                className="equation-card",
+                style={"borderTopColor": OPTIMIZER_COLORS[oid]},
+                children=[
+                    html.H3([_swatch(oid), spec.name]),
+                    dcc.Markdown(f"$$\n{spec.formula_tex}\n$$", mathjax=True, className="formula"),
+                    html.P(spec.lesson),
+                    dcc.Markdown(f"Defaults: {defaults}", mathjax=True, className="defaults"),
+                ],
+            )
+        )
+    return html.Section(
+        className="equations",
+        children=[
+            html.H2("The update rules, exactly as they run"),
+            html.P(
+                "g is the gradient at θ (for Nesterov at the look-ahead point), t counts steps from "
+                "1, every state starts at zero; the rules are those of torch.optim.",
+                className="hint",
+            ),
+            html.Div(cards, className="equation-grid"),
+        ],
+    )
+
+
+def build_layout() -> html.Div:
+    meta = {
+        "ids": list(OPTIMIZERS),
+        "names": [o.name for o in OPTIMIZERS.values()],
+        "colors": [OPTIMIZER_COLORS[o] for o in OPTIMIZERS],
+        "sliders": {sid: {"scale": s.scale, "symbol": s.symbol} for sid, s in SLIDERS.items()},
+    }
+    return html.Div(
+        className="app",
+        children=[
+            html.Header(
+                className="topbar",
+                children=[
+                    html.H1("Optimizer Race"),
+                    dcc.Dropdown(
+                        id="surface", className="surface-menu", clearable=False, searchable=False,
+                        options=[{"label": s.name, "value": s.id} for s in SURFACES.values()],
+                        value=DEFAULT_SURFACE,
+                    ),
+                    html.Div(className="surface-info", children=[
+                        dcc.Markdown(id="surface-formula", mathjax=True, className="surface-formula"),
+                        html.P(id="surface-description", className="surface-description"),
+                    ]),
+                    dcc.RadioItems(
+                        id="view", className="view-toggle", inline=True, value="grid",
+                        options=[{"label": "Side by side", "value": "grid"},
+                                 {"label": "Overlay", "value": "overlay"}],
+                    ),
+                ],
+            ),
+            _controls(),
+            html.Main(
+                className="stage",
+                children=[
+                    html.Div(className="map-host", children=[
+                        dcc.Graph(id="race-map", className="race-map", responsive=True,
+                                  config={"displayModeBar": False, "doubleClick": False}),
+                    ]),
+                    _playback(),
+                ],
+            ),
+            html.Section(
+                className="side",
+                children=[
+                    html.H2("Leaderboard"),
+                    html.Div(id="leaderboard", className="leaderboard"),
+                    dcc.Graph(id="loss-chart", className="loss-chart", responsive=True,
+                              config={"displayModeBar": False}),
+                    html.Div(id="messages", className="messages", role="status"),
+                ],
+            ),
+            _equations(),
+            dcc.Store(id="app-meta", data=meta),
+            dcc.Store(id="surface-data"),
+            dcc.Store(id="race-data"),
+            dcc.Store(id="start-point"),
+            dcc.Store(id="race-shown"),
+        ],
+    )
