@@ -736,6 +736,10 @@
       ids: S.race ? S.race.ids : null,
       visible: S.visible ? Array.from(S.visible) : null,
       raceShownAt: S.raceShownAt,
+      settings: S.race ? S.race.raw.settings : null,
+      noise: S.race ? S.race.raw.noise : null,
+      batch_size: S.race ? S.race.raw.batch_size : null,
+      seed: S.race ? S.race.raw.seed : null,
     }),
     head: (i) => {
       const R = S.race;
