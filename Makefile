@@ -27,6 +27,7 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.bench_engine
+	$(BIN)/python -m benchmarks.bench_browser
 
 clean:
 	rm -rf $(VENV)

@@ -26,6 +26,7 @@
     lastTs: null,
     boardTs: 0,
     frameTimes: [],
+    loopToken: 0, // one animation loop at a time
     raceShownAt: 0,
   };
 
@@ -74,16 +75,25 @@
     return document.querySelector("#" + id + " .js-plotly-plot");
   }
 
+  // A panel's data → pixel mapping as plain affine maps (Plotly's own c2p per point is too slow
+  // for tens of thousands of points a frame). Log axes map log10 of the value.
   function axes(gd, k) {
     const fl = gd && gd._fullLayout;
     if (!fl) return null;
     const sfx = k > 1 ? String(k) : "";
     const xa = fl["xaxis" + sfx];
     const ya = fl["yaxis" + sfx];
-    return xa && ya && xa._length ? { xa: xa, ya: ya } : null;
+    if (!(xa && ya && xa._length)) return null;
+    const affine = (ax, flip) => {
+      const [r0, r1] = ax.range;
+      const scale = ax._length / (r1 - r0);
+      const log = ax.type === "log";
+      return flip
+        ? (v) => ax._offset + (r1 - (log ? Math.log10(v) : v)) * scale
+        : (v) => ax._offset + ((log ? Math.log10(v) : v) - r0) * scale;
+    };
+    return { xa: xa, ya: ya, x: affine(xa, false), y: affine(ya, true) };
   }
-
-  const px = (xa, v) => xa._offset + xa.c2p(v);
 
   // ---------------------------------------------------------------- overlay ----------------
   function Overlay(graphId, draw) {
@@ -152,13 +162,13 @@
     const base = i * R.len * 2;
     const P = R.paths;
     ctx.beginPath();
-    ctx.moveTo(px(ax.xa, P[base]), px(ax.ya, P[base + 1]));
+    ctx.moveTo(ax.x(P[base]), ax.y(P[base + 1]));
     for (let k = 1; k <= last; k++) {
-      ctx.lineTo(px(ax.xa, P[base + 2 * k]), px(ax.ya, P[base + 2 * k + 1]));
+      ctx.lineTo(ax.x(P[base + 2 * k]), ax.y(P[base + 2 * k + 1]));
     }
     strokeHalo(ctx, R.colors[i], big ? 2.5 : 2);
-    const hx = px(ax.xa, P[base + 2 * last]);
-    const hy = px(ax.ya, P[base + 2 * last + 1]);
+    const hx = ax.x(P[base + 2 * last]);
+    const hy = ax.y(P[base + 2 * last + 1]);
     const diverged = R.divergedAt[i] >= 0 && t >= R.divergedAt[i];
     return { hx: hx, hy: hy, diverged: diverged };
   }
@@ -180,8 +190,8 @@
 
   function drawStart(ctx, ax) {
     const R = S.race;
-    const x = px(ax.xa, R.start[0]);
-    const y = px(ax.ya, R.start[1]);
+    const x = ax.x(R.start[0]);
+    const y = ax.y(R.start[1]);
     ctx.beginPath();
     ctx.arc(x, y, 5, 0, TAU);
     ctx.fillStyle = "#ffffff";
@@ -252,8 +262,8 @@
       const base = i * R.len;
       ctx.beginPath();
       for (let k = 0; k <= last; k++) {
-        const x = px(ax.xa, k);
-        const y = px(ax.ya, Math.max(R.gaps[base + k], lo));
+        const x = ax.x(k);
+        const y = ax.y(Math.max(R.gaps[base + k], lo));
         if (k === 0) ctx.moveTo(x, y);
         else ctx.lineTo(x, y);
       }
@@ -262,12 +272,12 @@
       ctx.lineWidth = 2;
       ctx.stroke();
       if (R.divergedAt[i] >= 0 && t >= R.divergedAt[i]) {
-        const x = px(ax.xa, last);
-        const y = px(ax.ya, Math.max(R.gaps[base + last], lo));
+        const x = ax.x(last);
+        const y = ax.y(Math.max(R.gaps[base + last], lo));
         drawCross(ctx, x, y, 5, R.colors[i]);
       }
     }
-    const cx = px(ax.xa, t);
+    const cx = ax.x(t);
     ctx.beginPath();
     ctx.moveTo(cx, ax.ya._offset);
     ctx.lineTo(cx, ax.ya._offset + ax.ya._length);
@@ -363,8 +373,8 @@
     }
   }
 
-  function tick(ts) {
-    if (!S.playing) return;
+  function tick(ts, token) {
+    if (!S.playing || token !== S.loopToken) return; // a newer loop has taken over
     if (S.lastTs !== null) {
       S.frameTimes.push(ts);
       if (S.frameTimes.length > 5000) S.frameTimes.splice(0, 1000);
@@ -382,7 +392,7 @@
       renderAll(true);
       return;
     }
-    requestAnimationFrame(tick);
+    requestAnimationFrame((next) => tick(next, token));
   }
 
   function play() {
@@ -392,7 +402,8 @@
     S.lastTs = null;
     S.carry = 0;
     playButton();
-    requestAnimationFrame(tick);
+    const token = ++S.loopToken;
+    requestAnimationFrame((ts) => tick(ts, token));
   }
 
   function pause() {
