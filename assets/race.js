@@ -311,7 +311,7 @@
       if (S.visible.has(R.ids[i])) rows.push([i, standing(i, S.step)]);
     }
     rows.sort((a, b) => a[1].group - b[1].group || a[1].key - b[1].key || a[1].gap - b[1].gap);
-    let html = '<table><thead><tr><th>#</th><th>Optimizer</th><th class="num">loss f(θ)</th><th>at step</th></tr></thead><tbody>';
+    let html = '<table><thead><tr><th>#</th><th>Optimizer</th><th class="num">loss f(θ)</th><th>step</th></tr></thead><tbody>';
     rows.forEach(([i, s], r) => {
       html +=
         '<tr class="' + s.cls + '" data-id="' + R.ids[i] + '"><td>' + (r + 1) + "</td>" +

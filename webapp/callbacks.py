@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, html, no_update
 
 from . import validation
 from .controls import SLIDERS
@@ -36,17 +36,13 @@ def on_surface(surface_id):
 
 def on_race_inputs(surface_id, start, *rest):
     """Any control changed: validate everything, run the race, send the compact payload."""
-    *positions, _override_values, reseeds = rest
+    *positions, override_values, reseeds, override_ids = rest
     problems = validation.Problems()
     surface = validation.surface_choice(surface_id, problems, DEFAULT_SURFACE)
     values = {
         sid: validation.slider_value(sid, pos, problems) for sid, pos in zip(RACE_SLIDERS, positions)
     }
-    override_entries = [
-        {"opt": item.get("id", {}).get("opt"), "hp": item.get("id", {}).get("hp"), "value": item.get("value")}
-        for item in (ctx.inputs_list[-2] if ctx.inputs_list else [])
-        if isinstance(item, dict) and isinstance(item.get("id"), dict)
-    ]
+    override_entries = validation.override_entries(override_ids, override_values)
     try:
         payload = run_race(
             surface,
@@ -86,6 +82,7 @@ def register_callbacks(app) -> None:
         *[Input(f"slider-{sid}", "value") for sid in RACE_SLIDERS],
         Input({"type": "override", "opt": ALL, "hp": ALL}, "value"),
         Input("btn-reseed", "n_clicks"),
+        State({"type": "override", "opt": ALL, "hp": ALL}, "id"),
     )(on_race_inputs)
 
     app.clientside_callback(

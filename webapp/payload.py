@@ -49,7 +49,7 @@ def surface_payload(surface: Surface) -> dict:
     gap = Z - surface.f_min
     finite_gap = gap[np.isfinite(gap)]
     spread = float(np.percentile(finite_gap, 95)) if finite_gap.size else 1.0
-    floor = max(spread * 1e-5, 1e-12)
+    floor = max(spread * 1e-4, 1e-12)
     with np.errstate(all="ignore"):
         levels = np.log10(np.maximum(gap, 0.0) + floor)
     return {

@@ -59,6 +59,17 @@ def start_point(value: Any, surface: Surface, problems: Problems) -> tuple[float
     return surface.start
 
 
+def override_entries(ids: Any, values: Any) -> list[dict]:
+    """Pair the panel's input ids ({"opt", "hp"}) with their values; malformed items drop out."""
+    if not isinstance(ids, list) or not isinstance(values, list):
+        return []
+    return [
+        {"opt": i.get("opt"), "hp": i.get("hp"), "value": v}
+        for i, v in zip(ids, values)
+        if isinstance(i, dict)
+    ]
+
+
 def overrides(entries: Any, problems: Problems) -> dict[str, dict[str, float]]:
     """Per-optimizer overrides from the panel's inputs: a list of {"opt", "hp", "value"}
     records; empty inputs mean "use the shared slider", bad ones are reported and ignored."""
@@ -71,7 +82,8 @@ def overrides(entries: Any, problems: Problems) -> dict[str, dict[str, float]]:
         oid, key, value = entry.get("opt"), entry.get("hp"), entry.get("value")
         if value is None or value == "":
             continue
-        if oid not in OPTIMIZERS or key not in OPTIMIZERS[oid].defaults:
+        known = isinstance(oid, str) and isinstance(key, str) and oid in OPTIMIZERS
+        if not known or key not in OPTIMIZERS[oid].defaults:
             problems.append("ignored an override for an unknown optimizer or hyperparameter")
             continue
         name = OPTIMIZERS[oid].name
