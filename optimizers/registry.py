@@ -63,7 +63,7 @@ class OptimizerSpec:
     rule: Rule
     gradient: str
     defaults: Mapping[str, float]
-    formula_tex: str
+    formula_tex: str  # lines separated by \\
     lesson: str
 
     @property
@@ -72,7 +72,7 @@ class OptimizerSpec:
 
 
 _PLAIN = r"\theta \leftarrow \theta - \eta\, g"
-_MOMENTUM = r"v \leftarrow \gamma v + \eta\, g,\quad \theta \leftarrow \theta - v"
+_MOMENTUM = r"v \leftarrow \gamma v + \eta\, g \\ \theta \leftarrow \theta - v"
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     o.id: o
@@ -102,28 +102,28 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         ),
         OptimizerSpec(
             "nag", "Nesterov (NAG)", rules.NESTEROV, "batch", {"lr": 0.01, "gamma": 0.9},
-            r"g = \nabla f(\theta - \gamma v),\quad " + _MOMENTUM,
+            r"g = \nabla f(\theta - \gamma v) \\ " + _MOMENTUM,
             "Momentum that looks before it leaps: the gradient taken at the look-ahead point "
             "brakes earlier, so it overshoots less than plain momentum.",
         ),
         OptimizerSpec(
             "adagrad", "AdaGrad", rules.ADAGRAD, "batch", {"lr": 0.01, "eps": 1e-8},
-            r"G \leftarrow G + g^2,\quad \theta \leftarrow \theta - \frac{\eta\, g}{\sqrt{G} + \varepsilon}",
+            r"G \leftarrow G + g^2 \\ \theta \leftarrow \theta - \frac{\eta\, g}{\sqrt{G} + \varepsilon}",
             "A learning rate per coordinate, scaled down by all past squared gradients: good for "
             "badly scaled problems, but G only grows, so its steps shrink until it stalls.",
         ),
         OptimizerSpec(
             "adadelta", "AdaDelta", rules.ADADELTA, "batch", {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
-            r"E[g^2] \leftarrow \rho E[g^2] + (1-\rho) g^2,\quad "
-            r"\Delta = \frac{\sqrt{E[\Delta^2] + \varepsilon}}{\sqrt{E[g^2] + \varepsilon}}\, g,\quad "
-            r"E[\Delta^2] \leftarrow \rho E[\Delta^2] + (1-\rho)\Delta^2,\quad "
+            r"E[g^2] \leftarrow \rho E[g^2] + (1-\rho) g^2 \\ "
+            r"\Delta = \frac{\sqrt{E[\Delta^2] + \varepsilon}}{\sqrt{E[g^2] + \varepsilon}}\, g \\ "
+            r"E[\Delta^2] \leftarrow \rho E[\Delta^2] + (1-\rho)\Delta^2 \\ "
             r"\theta \leftarrow \theta - \eta\,\Delta",
             "Fixes AdaGrad's decay with running averages and needs no learning rate (η = 1): the "
             "ratio of past step sizes to gradients sets the units. It starts slowly, from √ε.",
         ),
         OptimizerSpec(
             "rmsprop", "RMSprop", rules.RMSPROP, "batch", {"lr": 0.01, "rho": 0.9, "eps": 1e-8},
-            r"E[g^2] \leftarrow \rho E[g^2] + (1-\rho) g^2,\quad "
+            r"E[g^2] \leftarrow \rho E[g^2] + (1-\rho) g^2 \\ "
             r"\theta \leftarrow \theta - \frac{\eta\, g}{\sqrt{E[g^2]} + \varepsilon}",
             "AdaGrad with a running average instead of a sum, so it never stalls: steps of about "
             "η in every direction, whatever the gradient's scale.",
@@ -131,8 +131,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         OptimizerSpec(
             "adam", "Adam", rules.ADAM, "batch",
             {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-            r"m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad "
-            r"\hat m = \frac{m}{1-\beta_1^t},\quad \hat v = \frac{v}{1-\beta_2^t},\quad "
+            r"m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2 \\ "
+            r"\hat m = \frac{m}{1-\beta_1^t},\quad \hat v = \frac{v}{1-\beta_2^t} \\ "
             r"\theta \leftarrow \theta - \frac{\eta\, \hat m}{\sqrt{\hat v} + \varepsilon}",
             "Momentum plus RMSprop's scaling, with bias correction so the first steps are not "
             "tiny: robust to the learning rate, but it can circle the minimum before settling.",

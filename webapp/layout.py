@@ -112,17 +112,28 @@ def _playback() -> html.Div:
     )
 
 
+def _tex_number(v: float) -> str:
+    """1e-08 as 10^{-8}, 0.9 as 0.9."""
+    mantissa, _, exponent = f"{v:g}".partition("e")
+    if not exponent:
+        return mantissa
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else rf"{mantissa} \times {power}"
+
+
 def _equations() -> html.Section:
     cards = []
     for oid, spec in OPTIMIZERS.items():
-        defaults = ", ".join(f"${HYPERPARAMETERS[k].symbol} = {v:g}$" for k, v in spec.defaults.items())
+        defaults = ", ".join(f"${HYPERPARAMETERS[k].symbol} = {_tex_number(v)}$" for k, v in spec.defaults.items())
+        lines = r" \\ & ".join(line.strip() for line in spec.formula_tex.split(r"\\"))
         cards.append(
             html.Article(
                 className="equation-card",
                 style={"borderTopColor": OPTIMIZER_COLORS[oid]},
                 children=[
                     html.H3([_swatch(oid), spec.name]),
-                    dcc.Markdown(f"$$\n{spec.formula_tex}\n$$", mathjax=True, className="formula"),
+                    dcc.Markdown(f"$$\n\\begin{{aligned}} & {lines} \\end{{aligned}}\n$$", mathjax=True,
+                                 className="formula"),
                     html.P(spec.lesson),
                     dcc.Markdown(f"Defaults: {defaults}", mathjax=True, className="defaults"),
                 ],
