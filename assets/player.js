@@ -1,0 +1,749 @@
+/* Optimizer Race — the race player, shared by the app and by exported HTML files.
+ *
+ * A race arrives once (paths and loss gaps as float32); everything per frame happens here.
+ * Plotly draws the static parts (contours, axes); the moving parts (paths, heads, markers, loss
+ * curves) are drawn on a canvas laid over each plot, so a frame costs a few thousand canvas
+ * segments and never a Plotly redraw. The player finds its elements by id: race-map,
+ * loss-chart, leaderboard, scrubber-host, step-label, speed and the btn-* buttons.
+ */
+(function () {
+  "use strict";
+
+  const TAU = 2 * Math.PI;
+  const BOARD_INTERVAL_MS = 80; // leaderboard text refresh while playing
+  const S = {
+    meta: null,
+    surface: null,
+    race: null,
+    rawRace: null,
+    shownRaw: null, // the race last shown, and its length
+    shownSteps: 0,
+    view: "grid",
+    visible: null,
+    step: 0,
+    playing: false,
+    speed: 100,
+    carry: 0,
+    lastTs: null,
+    boardTs: 0,
+    frameTimes: [],
+    loopToken: 0, // one animation loop at a time
+    raceShownAt: 0,
+    initialStep: null, // a step to open the first race at (from a shared link), paused
+  };
+  const stepListeners = [];
+
+  // ---------------------------------------------------------------- data -------------------
+  function decodeFloat32(b64) {
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Float32Array(bytes.buffer);
+  }
+
+  function decodeRace(p) {
+    const n = p.ids.length;
+    const len = p.steps + 1;
+    const lastValid = p.diverged_at.map((k) => (k >= 0 ? k - 1 : p.steps));
+    const gaps = decodeFloat32(p.gaps);
+    return {
+      raw: p,
+      n: n,
+      len: len,
+      steps: p.steps,
+      ids: p.ids,
+      names: p.names,
+      colors: p.colors,
+      start: p.start,
+      fMin: p.f_min,
+      surfaceId: p.surface_id,
+      paths: decodeFloat32(p.paths),
+      gaps: gaps,
+      divergedAt: p.diverged_at,
+      arrivedAt: p.arrived_at,
+      lastValid: lastValid,
+      threshold: 1e-3 * gaps[0], // SPEC §4: f − f_min ≤ 1e-3·(f(start) − f_min)
+    };
+  }
+
+  function fmt(v) {
+    if (!isFinite(v)) return "—";
+    const a = Math.abs(v);
+    if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+    return Number(v.toPrecision(4)).toString();
+  }
+
+  // ---------------------------------------------------------------- axes -------------------
+  function graphDiv(id) {
+    const el = document.getElementById(id);
+    if (!el) return null;
+    return el.classList.contains("js-plotly-plot") ? el : el.querySelector(".js-plotly-plot");
+  }
+
+  // A panel's data → pixel mapping as plain affine maps (Plotly's own c2p per point is too slow
+  // for tens of thousands of points a frame). Log axes map log10 of the value.
+  function axes(gd, k) {
+    const fl = gd && gd._fullLayout;
+    if (!fl) return null;
+    const sfx = k > 1 ? String(k) : "";
+    const xa = fl["xaxis" + sfx];
+    const ya = fl["yaxis" + sfx];
+    if (!(xa && ya && xa._length)) return null;
+    const affine = (ax, flip) => {
+      const [r0, r1] = ax.range;
+      const scale = ax._length / (r1 - r0);
+      const log = ax.type === "log";
+      return flip
+        ? (v) => ax._offset + (r1 - (log ? Math.log10(v) : v)) * scale
+        : (v) => ax._offset + ((log ? Math.log10(v) : v) - r0) * scale;
+    };
+    return { xa: xa, ya: ya, x: affine(xa, false), y: affine(ya, true) };
+  }
+
+  // ---------------------------------------------------------------- overlay ----------------
+  function Overlay(graphId, draw) {
+    this.graphId = graphId;
+    this.draw = draw;
+    this.canvas = null;
+    this.hooked = null;
+  }
+
+  Overlay.prototype.render = function () {
+    const gd = graphDiv(this.graphId);
+    if (!gd || !gd._fullLayout) return;
+    if (!this.canvas || this.canvas.parentNode !== gd) {
+      this.canvas = document.createElement("canvas");
+      this.canvas.className = "race-overlay";
+      gd.appendChild(this.canvas);
+    }
+    if (this.hooked !== gd && gd.on) {
+      this.hooked = gd;
+      gd.on("plotly_afterplot", () => this.render());
+    }
+    const dpr = window.devicePixelRatio || 1;
+    const w = gd.clientWidth;
+    const h = gd.clientHeight;
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(h * dpr);
+      this.canvas.style.width = w + "px";
+      this.canvas.style.height = h + "px";
+    }
+    const ctx = this.canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    if (S.race) this.draw(ctx, gd);
+  };
+
+  function clipTo(ctx, ax) {
+    ctx.beginPath();
+    ctx.rect(ax.xa._offset, ax.ya._offset, ax.xa._length, ax.ya._length);
+    ctx.clip();
+  }
+
+  function strokeHalo(ctx, color, width) {
+    ctx.lineJoin = "round";
+    ctx.lineCap = "round";
+    ctx.strokeStyle = "rgba(20, 24, 32, 0.55)";
+    ctx.lineWidth = width + 2;
+    ctx.stroke();
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    ctx.stroke();
+  }
+
+  function drawCross(ctx, x, y, r, color) {
+    ctx.beginPath();
+    ctx.moveTo(x - r, y - r);
+    ctx.lineTo(x + r, y + r);
+    ctx.moveTo(x + r, y - r);
+    ctx.lineTo(x - r, y + r);
+    strokeHalo(ctx, color, 3);
+  }
+
+  function drawPathOnMap(ctx, ax, i, t, big) {
+    const R = S.race;
+    const last = Math.min(t, R.lastValid[i]);
+    const base = i * R.len * 2;
+    const P = R.paths;
+    ctx.beginPath();
+    ctx.moveTo(ax.x(P[base]), ax.y(P[base + 1]));
+    for (let k = 1; k <= last; k++) {
+      ctx.lineTo(ax.x(P[base + 2 * k]), ax.y(P[base + 2 * k + 1]));
+    }
+    strokeHalo(ctx, R.colors[i], big ? 2.5 : 2);
+    const hx = ax.x(P[base + 2 * last]);
+    const hy = ax.y(P[base + 2 * last + 1]);
+    const diverged = R.divergedAt[i] >= 0 && t >= R.divergedAt[i];
+    return { hx: hx, hy: hy, diverged: diverged };
+  }
+
+  function drawHead(ctx, head, i, big) {
+    const R = S.race;
+    if (head.diverged) {
+      drawCross(ctx, head.hx, head.hy, big ? 8 : 7, R.colors[i]);
+      return;
+    }
+    ctx.beginPath();
+    ctx.arc(head.hx, head.hy, big ? 7 : 6, 0, TAU);
+    ctx.fillStyle = R.colors[i];
+    ctx.fill();
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#ffffff";
+    ctx.stroke();
+  }
+
+  function drawStart(ctx, ax) {
+    const R = S.race;
+    const x = ax.x(R.start[0]);
+    const y = ax.y(R.start[1]);
+    ctx.beginPath();
+    ctx.arc(x, y, 5, 0, TAU);
+    ctx.fillStyle = "#ffffff";
+    ctx.fill();
+    ctx.lineWidth = 2.5;
+    ctx.strokeStyle = "#14181f";
+    ctx.stroke();
+  }
+
+  function drawLabel(ctx, ax, text, color) {
+    ctx.font = "600 12px system-ui, sans-serif";
+    const w = ctx.measureText(text).width + 10;
+    const x = ax.xa._offset + ax.xa._length - w - 6;
+    const y = ax.ya._offset + 6;
+    ctx.fillStyle = "rgba(255,255,255,0.9)";
+    ctx.fillRect(x, y, w, 18);
+    ctx.fillStyle = color;
+    ctx.fillText(text, x + 5, y + 13);
+  }
+
+  function drawMap(ctx, gd) {
+    const R = S.race;
+    if (!S.surface || R.surfaceId !== S.surface.id) return;
+    const t = S.step;
+    if (S.view === "grid") {
+      for (let i = 0; i < R.n; i++) {
+        const ax = axes(gd, i + 1);
+        if (!ax) continue;
+        ctx.save();
+        clipTo(ctx, ax);
+        drawStart(ctx, ax);
+        if (S.visible.has(R.ids[i])) {
+          const head = drawPathOnMap(ctx, ax, i, t, false);
+          drawHead(ctx, head, i, false);
+          if (head.diverged) drawLabel(ctx, ax, "diverged at step " + R.divergedAt[i], "#a01c2c");
+          else if (R.arrivedAt[i] >= 0 && t >= R.arrivedAt[i]) {
+            drawLabel(ctx, ax, "arrived at step " + R.arrivedAt[i], "#1d5e2c");
+          }
+        }
+        ctx.restore();
+      }
+      return;
+    }
+    const ax = axes(gd, 1);
+    if (!ax) return;
+    ctx.save();
+    clipTo(ctx, ax);
+    drawStart(ctx, ax);
+    const heads = [];
+    for (let i = 0; i < R.n; i++) {
+      if (S.visible.has(R.ids[i])) heads.push([i, drawPathOnMap(ctx, ax, i, t, true)]);
+    }
+    heads.forEach(([i, head]) => drawHead(ctx, head, i, true));
+    ctx.restore();
+  }
+
+  function drawLoss(ctx, gd) {
+    const R = S.race;
+    const ax = axes(gd, 1);
+    if (!ax) return;
+    const t = S.step;
+    const lo = Math.pow(10, ax.ya.range[0]);
+    ctx.save();
+    clipTo(ctx, ax);
+    for (let i = 0; i < R.n; i++) {
+      if (!S.visible.has(R.ids[i])) continue;
+      const last = Math.min(t, R.lastValid[i]);
+      const base = i * R.len;
+      ctx.beginPath();
+      for (let k = 0; k <= last; k++) {
+        const x = ax.x(k);
+        const y = ax.y(Math.max(R.gaps[base + k], lo));
+        if (k === 0) ctx.moveTo(x, y);
+        else ctx.lineTo(x, y);
+      }
+      ctx.lineJoin = "round";
+      ctx.strokeStyle = R.colors[i];
+      ctx.lineWidth = 2;
+      ctx.stroke();
+      if (R.divergedAt[i] >= 0 && t >= R.divergedAt[i]) {
+        const x = ax.x(last);
+        const y = ax.y(Math.max(R.gaps[base + last], lo));
+        drawCross(ctx, x, y, 5, R.colors[i]);
+      }
+    }
+    const cx = ax.x(t);
+    ctx.beginPath();
+    ctx.moveTo(cx, ax.ya._offset);
+    ctx.lineTo(cx, ax.ya._offset + ax.ya._length);
+    ctx.strokeStyle = "rgba(20,24,31,0.5)";
+    ctx.lineWidth = 1;
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  const mapOverlay = new Overlay("race-map", drawMap);
+  const lossOverlay = new Overlay("loss-chart", drawLoss);
+
+  // ---------------------------------------------------------------- leaderboard ------------
+  function standing(i, t) {
+    const R = S.race;
+    const d = R.divergedAt[i];
+    const a = R.arrivedAt[i];
+    const k = Math.min(t, R.lastValid[i]);
+    const gap = R.gaps[i * R.len + k];
+    if (d >= 0 && t >= d) return { group: 2, key: -d, gap: gap, status: "✗ diverged " + d, cls: "diverged" };
+    if (a >= 0 && t >= a) return { group: 0, key: a, gap: gap, status: "✓ arrived " + a, cls: "arrived" };
+    return { group: 1, key: gap, gap: gap, status: "", cls: "" };
+  }
+
+  function renderBoard() {
+    const host = document.getElementById("leaderboard");
+    const R = S.race;
+    if (!host || !R) return;
+    const rows = [];
+    for (let i = 0; i < R.n; i++) {
+      if (S.visible.has(R.ids[i])) rows.push([i, standing(i, S.step)]);
+    }
+    rows.sort((a, b) => a[1].group - b[1].group || a[1].key - b[1].key || a[1].gap - b[1].gap);
+    let html = '<table><thead><tr><th>#</th><th>Optimizer</th><th class="num">loss f(θ)</th><th>step</th></tr></thead><tbody>';
+    rows.forEach(([i, s], r) => {
+      html +=
+        '<tr class="' + s.cls + '" data-id="' + R.ids[i] + '"><td>' + (r + 1) + "</td>" +
+        '<td><span class="swatch" style="background:' + R.colors[i] + '"></span>' + R.names[i] + "</td>" +
+        '<td class="num">' + fmt(s.gap + R.fMin) + "</td><td>" + s.status + "</td></tr>";
+    });
+    host.innerHTML = html + "</tbody></table>";
+  }
+
+  // ---------------------------------------------------------------- playback ---------------
+  function scrubber() {
+    let el = document.getElementById("scrubber");
+    const host = document.getElementById("scrubber-host");
+    if (!el && host) {
+      el = document.createElement("input");
+      el.type = "range";
+      el.id = "scrubber";
+      el.min = "0";
+      el.step = "1";
+      el.setAttribute("aria-label", "Animation step");
+      el.addEventListener("input", () => {
+        pause();
+        setStep(Number(el.value));
+      });
+      host.appendChild(el);
+    }
+    return el;
+  }
+
+  function renderAll(force) {
+    mapOverlay.render();
+    lossOverlay.render();
+    const R = S.race;
+    const label = document.getElementById("step-label");
+    if (label && R) label.textContent = "step " + S.step + " / " + R.steps;
+    const sc = scrubber();
+    if (sc && R) {
+      sc.max = String(R.steps);
+      sc.value = String(S.step);
+    }
+    const now = performance.now();
+    if (force || !S.playing || now - S.boardTs > BOARD_INTERVAL_MS) {
+      S.boardTs = now;
+      renderBoard();
+    }
+  }
+
+  function setStep(k) {
+    if (!S.race) return;
+    S.step = Math.max(0, Math.min(S.race.steps, Math.round(k)));
+    renderAll(false);
+    stepListeners.forEach((listener) => listener(S.step, S.playing));
+  }
+
+  function playButton() {
+    const b = document.getElementById("btn-play");
+    if (b) {
+      b.classList.toggle("playing", S.playing);
+      b.setAttribute("aria-pressed", S.playing ? "true" : "false");
+    }
+  }
+
+  function tick(ts, token) {
+    if (!S.playing || token !== S.loopToken) return; // a newer loop has taken over
+    if (S.lastTs !== null) {
+      S.frameTimes.push(ts);
+      if (S.frameTimes.length > 5000) S.frameTimes.splice(0, 1000);
+      const dt = Math.min(0.1, (ts - S.lastTs) / 1000);
+      S.carry += dt * S.speed;
+      const advance = Math.floor(S.carry);
+      if (advance > 0) {
+        S.carry -= advance;
+        setStep(S.step + advance);
+      }
+    }
+    S.lastTs = ts;
+    if (S.race && S.step >= S.race.steps) {
+      pause();
+      renderAll(true);
+      return;
+    }
+    requestAnimationFrame((next) => tick(next, token));
+  }
+
+  function play() {
+    if (!S.race || S.playing) return;
+    if (S.step >= S.race.steps) S.step = 0;
+    S.playing = true;
+    S.lastTs = null;
+    S.carry = 0;
+    playButton();
+    const token = ++S.loopToken;
+    requestAnimationFrame((ts) => tick(ts, token));
+  }
+
+  function pause() {
+    S.playing = false;
+    playButton();
+    stepListeners.forEach((listener) => listener(S.step, S.playing));
+  }
+
+  const controls = {
+    "btn-play": () => (S.playing ? pause() : play()),
+    "btn-restart": () => {
+      setStep(0);
+      play();
+    },
+    "btn-back": (big) => {
+      pause();
+      setStep(S.step - (big ? 10 : 1));
+    },
+    "btn-forward": (big) => {
+      pause();
+      setStep(S.step + (big ? 10 : 1));
+    },
+  };
+
+  document.addEventListener("click", (ev) => {
+    const btn = ev.target.closest && ev.target.closest("button");
+    if (btn && controls[btn.id]) controls[btn.id](ev.shiftKey);
+  });
+
+  document.addEventListener("change", (ev) => {
+    if (ev.target.id === "speed") S.speed = Number(ev.target.value) || 100;
+  });
+
+  document.addEventListener("keydown", (ev) => {
+    const el = ev.target;
+    const tag = (el.tagName || "").toUpperCase();
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || el.isContentEditable) return;
+    if (el.getAttribute && el.getAttribute("role") === "slider") return; // sliders use arrows
+    if (ev.key === " ") controls["btn-play"]();
+    else if (ev.key === "ArrowLeft") controls["btn-back"](ev.shiftKey);
+    else if (ev.key === "ArrowRight") controls["btn-forward"](ev.shiftKey);
+    else if (ev.key === "Home") controls["btn-restart"]();
+    else if (ev.key === "End") {
+      pause();
+      setStep(S.race ? S.race.steps : 0);
+    } else return;
+    ev.preventDefault();
+  });
+
+  window.addEventListener("resize", () => renderAll(true));
+
+  // ---------------------------------------------------------------- figures ----------------
+  const CONTOUR_SCALE = [
+    [0, "#ffffff"],
+    [0.45, "#e6edf4"],
+    [0.8, "#c2cfdc"],
+    [1, "#a3b3c4"],
+  ];
+
+  function contourTrace(surface, k, showScale) {
+    const sfx = k > 1 ? String(k) : "";
+    const z = surface.grid.z;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const row of z) for (const v of row) if (v !== null) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const ticks = [];
+    for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) ticks.push(e);
+    return {
+      type: "contour",
+      x: surface.grid.x,
+      y: surface.grid.y,
+      z: z,
+      xaxis: "x" + sfx,
+      yaxis: "y" + sfx,
+      colorscale: CONTOUR_SCALE,
+      contours: { start: lo, end: hi, size: (hi - lo) / 22, coloring: "fill" },
+      line: { width: 0.6, color: "rgba(40, 55, 75, 0.35)" },
+      hoverinfo: "skip",
+      showscale: showScale,
+      colorbar: showScale
+        ? {
+            title: { text: "f − f<sub>min</sub>", side: "right" },
+            tickvals: ticks,
+            ticktext: ticks.map((e) => "1e" + e),
+            thickness: 12,
+            len: 0.9,
+          }
+        : undefined,
+    };
+  }
+
+  function minimaTraces(surface, k) {
+    const sfx = k > 1 ? String(k) : "";
+    const traces = [];
+    const add = (pts, symbol, name) => {
+      if (!pts.length) return;
+      traces.push({
+        type: "scatter",
+        mode: "markers",
+        x: pts.map((p) => p[0]),
+        y: pts.map((p) => p[1]),
+        xaxis: "x" + sfx,
+        yaxis: "y" + sfx,
+        name: name,
+        hoverinfo: "skip",
+        marker: { symbol: symbol, size: 13, color: "#ffd34d", line: { color: "#14181f", width: 1.2 } },
+      });
+    };
+    add(surface.minima, "star", "global minimum");
+    add(surface.local_minima, "star-open", "local minimum");
+    return traces;
+  }
+
+  function axisStyle(range, showLabels, domain, anchor) {
+    return {
+      range: range,
+      domain: domain,
+      anchor: anchor,
+      showgrid: false,
+      zeroline: false,
+      showticklabels: showLabels,
+      ticks: showLabels ? "outside" : "",
+      ticklen: 3,
+      tickfont: { size: 10 },
+      fixedrange: true,
+      mirror: true,
+      showline: true,
+      linecolor: "#c5ced8",
+    };
+  }
+
+  function mapFigure(surface, view, meta) {
+    const xr = surface.domain[0];
+    const yr = surface.domain[1];
+    const layout = {
+      margin: { l: 36, r: view === "grid" ? 8 : 10, t: view === "grid" ? 22 : 10, b: 26 },
+      dragmode: false,
+      hovermode: false,
+      showlegend: false,
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "#fbfcfd",
+      font: { family: "system-ui, sans-serif", color: "#2b3340" },
+    };
+    const data = [];
+    if (view === "grid") {
+      const gap = 0.035;
+      layout.annotations = [];
+      for (let i = 0; i < 9; i++) {
+        const k = i + 1;
+        const sfx = k > 1 ? String(k) : "";
+        const r = Math.floor(i / 3);
+        const c = i % 3;
+        const xd = [c / 3 + (c ? gap / 2 : 0), (c + 1) / 3 - (c < 2 ? gap / 2 : 0)];
+        const yd = [1 - (r + 1) / 3 + (r < 2 ? gap : 0), 1 - r / 3 - (r ? gap / 2 : 0) - gap / 2];
+        layout["xaxis" + sfx] = axisStyle(xr, r === 2, xd, "y" + sfx);
+        layout["yaxis" + sfx] = axisStyle(yr, c === 0, yd, "x" + sfx);
+        data.push(contourTrace(surface, k, false));
+        data.push(...minimaTraces(surface, k));
+        layout.annotations.push({
+          text: '<span style="color:' + meta.colors[i] + '">■</span> <b>' + meta.names[i] + "</b>",
+          x: (xd[0] + xd[1]) / 2,
+          y: yd[1],
+          xref: "paper",
+          yref: "paper",
+          xanchor: "center",
+          yanchor: "bottom",
+          showarrow: false,
+          font: { size: 13, color: "#1f2630" },
+          bgcolor: "rgba(255,255,255,0)",
+        });
+      }
+    } else {
+      layout.xaxis = axisStyle(xr, true, [0, 1], "y");
+      layout.yaxis = axisStyle(yr, true, [0, 1], "x");
+      data.push(contourTrace(surface, 1, true));
+      data.push(...minimaTraces(surface, 1));
+    }
+    return { data: data, layout: layout };
+  }
+
+  function lossFigure(R) {
+    let lo = Infinity;
+    let hi = 0;
+    for (let i = 0; i < R.n; i++) {
+      for (let k = 0; k <= R.lastValid[i]; k++) {
+        const g = R.gaps[i * R.len + k];
+        if (g > 0 && g < lo) lo = g;
+        if (g > hi) hi = g;
+      }
+    }
+    if (!(hi > 0)) hi = 1;
+    if (!(lo < hi)) lo = hi / 10;
+    const top = Math.ceil(Math.log10(hi) + 0.05);
+    const bottom = Math.max(Math.floor(Math.log10(lo)), top - 16, Math.floor(Math.log10(R.threshold)) - 1);
+    return {
+      data: [{ x: [], y: [], type: "scatter", hoverinfo: "skip" }],
+      layout: {
+        margin: { l: 52, r: 10, t: 10, b: 36 },
+        showlegend: false,
+        hovermode: false,
+        dragmode: false,
+        paper_bgcolor: "rgba(0,0,0,0)",
+        plot_bgcolor: "#ffffff",
+        font: { family: "system-ui, sans-serif", size: 11, color: "#2b3340" },
+        xaxis: { range: [0, R.steps], title: { text: "step" }, fixedrange: true, showline: true, linecolor: "#c5ced8", zeroline: false },
+        yaxis: {
+          type: "log",
+          range: [bottom, top],
+          title: { text: "f(θ) − f<sub>min</sub>" },
+          fixedrange: true,
+          exponentformat: "power",
+          dtick: 1,
+          showline: true,
+          linecolor: "#c5ced8",
+        },
+        shapes: [
+          {
+            type: "line",
+            xref: "paper",
+            x0: 0,
+            x1: 1,
+            y0: R.threshold,
+            y1: R.threshold,
+            line: { dash: "dot", width: 1, color: "#1d5e2c" },
+          },
+        ],
+        annotations: [
+          {
+            text: "arrival",
+            xref: "paper",
+            x: 1,
+            xanchor: "right",
+            y: Math.log10(R.threshold),
+            yanchor: "bottom",
+            showarrow: false,
+            font: { size: 10, color: "#1d5e2c" },
+          },
+        ],
+      },
+    };
+  }
+
+  function decoded(race) {
+    if (S.rawRace !== race) {
+      S.rawRace = race;
+      S.race = decodeRace(race);
+    }
+    return S.race;
+  }
+
+  // Show a race. Returns true when it is a new race (not the same payload again).
+  function load(race, surface, view, visible) {
+    const fresh = S.shownRaw !== race;
+    S.surface = surface;
+    S.view = view || "grid";
+    S.visible = new Set(visible || []);
+    const wasPlaying = S.playing;
+    const atEnd = S.shownRaw !== null && S.step >= S.shownSteps;
+    const R = decoded(race);
+    S.shownRaw = race;
+    S.shownSteps = R.steps;
+    if (!fresh) {
+      renderAll(true);
+      return false;
+    }
+    // First race, or playing: the race starts over. Paused: keep the step (at the end or at 0,
+    // show the whole new race), so a slider change shows its effect at once.
+    const first = !S.raceShownAt;
+    if (first && S.initialStep !== null) {
+      S.step = Math.min(S.initialStep, R.steps);
+      S.initialStep = null;
+      renderAll(true);
+      S.raceShownAt = performance.now();
+      return true;
+    }
+    if (first || wasPlaying) S.step = 0;
+    else S.step = atEnd || S.step === 0 ? R.steps : Math.min(S.step, R.steps);
+    renderAll(true);
+    S.raceShownAt = performance.now();
+    if (first || wasPlaying) {
+      S.playing = false;
+      play();
+    }
+    return true;
+  }
+
+  // The player's API, for the app's glue code, exported files, tests and the benchmark.
+  window.OptimizerRacePlayer = {
+    load: load,
+    decoded: decoded,
+    mapFigure: mapFigure,
+    lossFigure: lossFigure,
+    graphDiv: graphDiv,
+    axes: axes,
+    fmt: fmt,
+    onStep: (listener) => stepListeners.push(listener),
+    startAt: (k) => {
+      S.initialStep = k;
+    },
+    render: () => renderAll(true),
+    state: () => ({
+      step: S.step,
+      playing: S.playing,
+      view: S.view,
+      steps: S.race ? S.race.steps : null,
+      surface: S.surface ? S.surface.id : null,
+      start: S.race ? S.race.start : null,
+      diverged_at: S.race ? S.race.divergedAt : null,
+      arrived_at: S.race ? S.race.arrivedAt : null,
+      ids: S.race ? S.race.ids : null,
+      visible: S.visible ? Array.from(S.visible) : null,
+      raceShownAt: S.raceShownAt,
+      settings: S.race ? S.race.raw.settings : null,
+      noise: S.race ? S.race.raw.noise : null,
+      batch_size: S.race ? S.race.raw.batch_size : null,
+      seed: S.race ? S.race.raw.seed : null,
+    }),
+    head: (i) => {
+      const R = S.race;
+      const k = Math.min(S.step, R.lastValid[i]);
+      return [R.paths[(i * R.len + k) * 2], R.paths[(i * R.len + k) * 2 + 1]];
+    },
+    frameTimes: () => S.frameTimes.slice(),
+    clearFrameTimes: () => {
+      S.frameTimes = [];
+    },
+    play: play,
+    pause: pause,
+    setStep: setStep,
+    setSpeed: (v) => {
+      S.speed = v;
+    },
+  };
+})();
