@@ -42,6 +42,9 @@ class RolloutResult:
     losses: np.ndarray  # (n, steps + 1)
     diverged_at: np.ndarray  # (n,), -1 where the path never diverged
     arrived_at: np.ndarray  # (n,), -1 where the path never came within the arrival threshold
+    # with record_states: "grad", "v", "s", "u" → (n, steps, 2), the gradient used by update t+1
+    # and the folded rule's states after it (see kernel.py; live.py names them per optimizer)
+    states: dict | None = None
 
     @property
     def final_loss(self) -> np.ndarray:
@@ -168,18 +171,21 @@ def rollout(
     noise: float = 0.0,
     batch_size: int = 16,
     seed: int = 0,
+    record_states: bool = False,
 ) -> RolloutResult:
     """Race the optimizers from `start` (default: the surface's) for `steps` steps.
 
     `settings` is a partial {optimizer id: {hyperparameter: value}} mapping; `optimizers` a list
     of ids (None: all nine, SPEC order); `noise` the σ of SPEC §3; `batch_size` the B of the
-    mini-batch optimizers. The same arguments give the same paths, bit for bit."""
+    mini-batch optimizers; `record_states` keeps every step's gradient and optimizer state.
+    The same arguments give the same paths, bit for bit."""
     start, steps, noise, batch_size, seed = _check_common(surface, start, steps, noise, batch_size, seed)
     ids = check_optimizer_ids(optimizers)
     resolved = resolve_settings(settings, ids)
     coef = coefficient_columns([(oid, resolved[oid]) for oid in ids])
     table = _noise_table(ids, 1, steps, noise, batch_size, seed)
-    out = integrate(surface.grad_unchecked, start, steps, coef, table)
+    trace = {} if record_states else None
+    out = integrate(surface.grad_unchecked, start, steps, coef, table, trace)
     outcome = _settle(surface, out)
     paths = out.transpose(2, 0, 1).copy()
     losses = outcome.losses.T.copy()
@@ -190,6 +196,7 @@ def rollout(
     return RolloutResult(
         surface.id, ids, start, resolved, steps, noise, batch_size, seed,
         paths, losses, outcome.diverged_at, outcome.arrived_at,
+        {k: v.transpose(2, 0, 1).copy() for k, v in trace.items()} if record_states else None,
     )
 
 

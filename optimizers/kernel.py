@@ -100,12 +100,16 @@ def _bias_correction(beta: np.ndarray, first: int, count: int) -> np.ndarray:
     return table[:, where.reshape(beta.shape)]
 
 
-def integrate(grad, start, steps: int, coef: Coefficients, noise_table=None) -> np.ndarray:
+STATES = ("grad", "v", "s", "u")
+
+
+def integrate(grad, start, steps: int, coef: Coefficients, noise_table=None, trace=None) -> np.ndarray:
     """Iterates of K runs from `start`: (steps + 1, 2, K), [0] the start. May hold non-finite
     values where a run blew up (the caller finds them).
 
     `grad(x, y)` returns (df/dx, df/dy) for (K,) arrays; `noise_table[t]` (2, K) is added to the
-    gradient at step t (SPEC §3)."""
+    gradient at step t (SPEC §3). A dict passed as `trace` receives, for every name in STATES, a
+    (steps, 2, K) array: the gradient used by update t + 1 and the states after it."""
     K = len(coef.a)
     # Every coefficient as a full (2, K) array: same-shape NumPy calls cost half a broadcast.
     c = Coefficients(*(np.array(np.broadcast_to(col, (2, K))) for col in coef))
@@ -115,6 +119,8 @@ def integrate(grad, start, steps: int, coef: Coefficients, noise_table=None) -> 
     v, s, u = np.zeros((2, K)), np.zeros((2, K)), np.zeros((2, K))
     g = np.empty((2, K))
     lookahead = bool(np.any(c.a))
+    if trace is not None:
+        trace.update({name: np.empty((steps, 2, K)) for name in STATES})
     with np.errstate(all="ignore"):
         for step in range(steps):
             if step % _CHUNK == 0:  # bias corrections a chunk at a time: bounded memory
@@ -131,4 +137,7 @@ def integrate(grad, start, steps: int, coef: Coefficients, noise_table=None) -> 
             delta = (k1[i] * v) * np.sqrt(u + c.e_u) / (np.sqrt(k2[i] * s + c.e_in) + c.e_out)
             u = c.b3 * u + c.c3 * (delta * delta)
             theta = np.subtract(theta, c.step_scale * delta, out=out[step + 1])
+            if trace is not None:
+                for name, value in zip(STATES, (g, v, s, u)):
+                    trace[name][step] = value
     return out

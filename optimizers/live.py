@@ -1,0 +1,71 @@
+"""Live numbers: what each optimizer computed at one update, named as in its rule.
+
+For update k (θ_(k−1) → θ_k) of a race run with `record_states=True`: the gradient g it used,
+its state after the update (velocity, accumulated squares, moments) and the effective learning
+rate per coordinate, −Δθ/g: the step it actually took per unit of gradient.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .engine import RolloutResult
+
+# kernel state → (TeX symbol, what it is), per optimizer (see kernel.py for the folded rule)
+STATE_LABELS: dict[str, list[tuple[str, str, str]]] = {
+    "gd": [],
+    "sgd": [],
+    "minibatch_sgd": [],
+    "momentum": [("v", "v", "velocity")],
+    "nag": [("v", "v", "velocity")],
+    "adagrad": [("s", "G", "sum of squared gradients")],
+    "adadelta": [("s", "E[g^2]", "running mean of g²"), ("u", r"E[\Delta^2]", "running mean of Δ²")],
+    "rmsprop": [("s", "E[g^2]", "running mean of g²")],
+    "adam": [("v", "m", "first moment"), ("s", "v", "second moment")],
+}
+
+
+def _pair(values) -> list:
+    return [float(v) if math.isfinite(v) else None for v in values]
+
+
+def live_numbers(result: RolloutResult, step: int) -> dict:
+    """The numbers behind update `step` (clamped to 1 … steps) for every optimizer; a diverged
+    run shows its last valid update. JSON-safe: non-finite values become None."""
+    if result.states is None:
+        raise ValueError("live numbers need a rollout run with record_states=True")
+    k = min(max(int(step), 1), result.steps)
+    rows = []
+    for i, oid in enumerate(result.names):
+        last = result.diverged_at[i] - 1 if result.diverged_at[i] >= 0 else result.steps
+        ki = max(min(k, last), 1)
+        g = result.states["grad"][i, ki - 1]
+        moved = result.paths[i, ki] - result.paths[i, ki - 1]
+        with np.errstate(all="ignore"):
+            effective = np.where(np.abs(g) > 1e-300, -moved / g, np.nan)
+        quantities = [
+            {"symbol": sym, "label": label, "value": _pair(result.states[key][i, ki - 1])}
+            for key, sym, label in STATE_LABELS[oid]
+        ]
+        hp = result.settings[oid]
+        if oid == "adam":  # the bias-corrected moments the step actually uses
+            m, v = result.states["v"][i, ki - 1], result.states["s"][i, ki - 1]
+            quantities += [
+                {"symbol": r"\hat m", "label": "corrected m", "value": _pair(m / (1 - hp["beta1"] ** ki))},
+                {"symbol": r"\hat v", "label": "corrected v", "value": _pair(v / (1 - hp["beta2"] ** ki))},
+            ]
+        if oid == "nag":
+            quantities.append({"symbol": r"\theta - \gamma v", "label": "look-ahead point",
+                               "value": _pair(result.paths[i, ki] - hp["gamma"] * result.states["v"][i, ki - 1])})
+        rows.append({
+            "id": oid,
+            "update": int(ki),
+            "diverged": bool(result.diverged_at[i] >= 0 and k >= result.diverged_at[i]),
+            "grad": _pair(g),
+            "step": _pair(moved),
+            "effective_lr": _pair(effective),
+            "state": quantities,
+        })
+    return {"update": k, "rows": rows}
