@@ -29,6 +29,8 @@
     frameTimes: [],
     loopToken: 0, // one animation loop at a time
     raceShownAt: 0,
+    last3d: 0,
+    drawn3d: {}, // what the 3-D traces show now
     initialStep: null, // a step to open the first race at (from a shared link), paused
   };
   const stepListeners = [];
@@ -217,10 +219,56 @@
     ctx.fillText(text, x + 5, y + 13);
   }
 
+  // 3-D: WebGL traces cannot be drawn on the 2-D canvas; the paths are restyled in place, a few
+  // times a second (a restyle redraws the scene).
+  const THREE_D_INTERVAL_MS = 90;
+  function update3d(gd, force) {
+    const R = S.race;
+    const now = performance.now();
+    if (!gd.data || gd.data.length < 1 + 2 * R.n) return;
+    // A restyle fires plotly_afterplot, which renders again: skip when nothing has changed.
+    const signature = [S.step, Array.from(S.visible).join(), gd.data[0] === S.drawn3d.surfaceTrace];
+    const same = S.drawn3d.race === R && signature[0] === S.drawn3d.step &&
+      signature[1] === S.drawn3d.visible && signature[2];
+    if (same || (!force && S.playing && now - S.last3d < THREE_D_INTERVAL_MS)) return;
+    S.last3d = now;
+    S.drawn3d = { race: R, step: S.step, visible: signature[1], surfaceTrace: gd.data[0] };
+    const floor = S.surface.grid.floor;
+    const xs = [];
+    const ys = [];
+    const zs = [];
+    const heads = [[], [], []];
+    for (let i = 0; i < R.n; i++) {
+      const last = S.visible.has(R.ids[i]) ? Math.min(S.step, R.lastValid[i]) : -1;
+      const x = new Array(last + 1);
+      const y = new Array(last + 1);
+      const z = new Array(last + 1);
+      for (let k = 0; k <= last; k++) {
+        x[k] = R.paths[(i * R.len + k) * 2];
+        y[k] = R.paths[(i * R.len + k) * 2 + 1];
+        z[k] = Math.log10(R.gaps[i * R.len + k] + floor);
+      }
+      xs.push(x);
+      ys.push(y);
+      zs.push(z);
+      heads[0].push(last >= 0 ? [x[last]] : []);
+      heads[1].push(last >= 0 ? [y[last]] : []);
+      heads[2].push(last >= 0 ? [z[last]] : []);
+    }
+    const lines = R.ids.map((_, i) => 1 + i);
+    const marks = R.ids.map((_, i) => 1 + R.n + i);
+    window.Plotly.restyle(gd, { x: xs.concat(heads[0]), y: ys.concat(heads[1]), z: zs.concat(heads[2]) },
+      lines.concat(marks));
+  }
+
   function drawMap(ctx, gd) {
     const R = S.race;
     if (!S.surface || R.surfaceId !== S.surface.id) return;
     const t = S.step;
+    if (S.view === "3d") {
+      update3d(gd, false);
+      return;
+    }
     if (S.view === "grid") {
       for (let i = 0; i < R.n; i++) {
         const ax = axes(gd, i + 1);
@@ -347,6 +395,10 @@
   }
 
   function renderAll(force) {
+    if (force && S.view === "3d" && S.race && S.surface) {
+      const gd = graphDiv("race-map");
+      if (gd && gd.data) update3d(gd, true);
+    }
     mapOverlay.render();
     lossOverlay.render();
     const R = S.race;
@@ -544,7 +596,50 @@
     };
   }
 
+  function figure3d(surface, meta) {
+    const data = [
+      {
+        type: "surface",
+        x: surface.grid.x,
+        y: surface.grid.y,
+        z: surface.grid.z,
+        colorscale: CONTOUR_SCALE,
+        showscale: false,
+        hoverinfo: "skip",
+        opacity: 0.92,
+        contours: { z: { show: true, usecolormap: false, color: "rgba(40,55,75,0.35)", width: 1 } },
+      },
+    ];
+    meta.ids.forEach((_, i) => {
+      data.push({ type: "scatter3d", mode: "lines", x: [], y: [], z: [], hoverinfo: "skip",
+                  line: { color: meta.colors[i], width: 5 }, name: meta.names[i] });
+    });
+    meta.ids.forEach((_, i) => {
+      data.push({ type: "scatter3d", mode: "markers", x: [], y: [], z: [], hoverinfo: "skip",
+                  marker: { color: meta.colors[i], size: 5, line: { color: "#ffffff", width: 1 } } });
+    });
+    const axis = (title) => ({ title: { text: title }, showspikes: false, backgroundcolor: "#fbfcfd" });
+    return {
+      data: data,
+      layout: {
+        margin: { l: 0, r: 0, t: 0, b: 0 },
+        showlegend: false,
+        hovermode: false,
+        paper_bgcolor: "rgba(0,0,0,0)",
+        scene: {
+          xaxis: axis("x"),
+          yaxis: axis("y"),
+          zaxis: axis("log₁₀(f − f_min)"),
+          aspectmode: "manual",
+          aspectratio: { x: 1, y: 1, z: 0.55 },
+          camera: { eye: { x: -1.3, y: -1.5, z: 1.1 } },
+        },
+      },
+    };
+  }
+
   function mapFigure(surface, view, meta) {
+    if (view === "3d") return figure3d(surface, meta);
     const xr = surface.domain[0];
     const yr = surface.domain[1];
     const layout = {

@@ -33,6 +33,115 @@
     }
   });
 
+  // ---- live numbers: asked for when the equations are on screen, at most a few times a second
+  const LIVE_INTERVAL_MS = 250;
+  const live = { visible: false, sent: null, timer: null, lastSent: 0 };
+  function requestLive() {
+    if (!live.visible || !window.dash_clientside || !window.dash_clientside.set_props) return;
+    const step = Math.max(1, P.state().step);
+    const now = performance.now();
+    const wait = LIVE_INTERVAL_MS - (now - live.lastSent);
+    clearTimeout(live.timer);
+    if (wait > 0) {
+      live.timer = setTimeout(requestLive, wait);
+      return;
+    }
+    if (step === live.sent) return;
+    live.sent = step;
+    live.lastSent = now;
+    window.dash_clientside.set_props("live-step", { data: step });
+  }
+  function watchEquations() {
+    const section = document.querySelector(".equations");
+    if (!section || !window.IntersectionObserver) return setTimeout(watchEquations, 300);
+    new IntersectionObserver((entries) => {
+      live.visible = entries.some((e) => e.isIntersecting);
+      requestLive();
+    }).observe(section);
+  }
+  watchEquations();
+
+  function cell(v) {
+    return "<td>" + (v === null || v === undefined ? "—" : P.fmt(v)) + "</td>";
+  }
+  function renderLive(data) {
+    if (!data || !data.rows) return;
+    data.rows.forEach((row) => {
+      const host = document.getElementById("live-" + row.id);
+      if (!host) return;
+      const lines = [["g", row.grad], ["Δθ", row.step], ["effective η", row.effective_lr]].concat(
+        row.state.map((q) => [q.symbol, q.value]));
+      host.innerHTML =
+        "<table><caption>update " + row.update + (row.diverged ? " (then diverged)" : "") +
+        "</caption><tr><td></td><td>x</td><td>y</td></tr>" +
+        lines.map(([name, v]) => "<tr><td>" + name + "</td>" + cell(v[0]) + cell(v[1]) + "</tr>").join("") +
+        "</table>";
+    });
+  }
+
+  // ---- the animation step in the link (kept while paused, without a new history entry)
+  const linkStep = new URLSearchParams(window.location.search).get("step");
+  if (linkStep !== null && /^\d{1,7}$/.test(linkStep)) P.startAt(Number(linkStep));
+  function stepIntoLink(step, playing) {
+    const url = new URL(window.location.href);
+    if (playing) url.searchParams.delete("step");
+    else url.searchParams.set("step", String(step));
+    if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
+  }
+  P.onStep((step, playing) => {
+    stepIntoLink(step, playing);
+    requestLive();
+  });
+
+  // ---- share and PNG export
+  function download(href, filename) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  }
+  async function exportPng() {
+    const gd = P.graphDiv("race-map");
+    if (!gd) return;
+    const w = gd.clientWidth;
+    const h = gd.clientHeight;
+    const scale = 2;
+    const base = await window.Plotly.toImage(gd, { format: "png", width: w, height: h, scale: scale });
+    const img = new Image();
+    await new Promise((resolve) => {
+      img.onload = resolve;
+      img.src = base;
+    });
+    const canvas = document.createElement("canvas");
+    canvas.width = w * scale;
+    canvas.height = h * scale;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const overlay = gd.querySelector("canvas.race-overlay");
+    if (overlay && P.state().view !== "3d") ctx.drawImage(overlay, 0, 0, canvas.width, canvas.height);
+    const s = P.state();
+    download(canvas.toDataURL("image/png"), "optimizer-race-" + s.surface + "-step" + s.step + ".png");
+  }
+  function copyLink(button) {
+    const url = window.location.href;
+    const done = () => {
+      button.textContent = "Link copied";
+      setTimeout(() => (button.textContent = "Copy link"), 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, () => prompt("Copy this link:", url));
+    else prompt("Copy this link:", url);
+  }
+  document.addEventListener("click", (ev) => {
+    const btn = ev.target.closest && ev.target.closest("button");
+    if (!btn) return;
+    if (btn.id === "btn-export-png") exportPng();
+    else if (btn.id === "btn-copy-link") copyLink(btn);
+  });
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     race: {
       readouts: function () {
@@ -54,8 +163,22 @@
       },
       show: function (race, surface, view, visible) {
         if (!race || !surface) return window.dash_clientside.no_update;
-        P.load(race, surface, view, visible);
+        if (P.load(race, surface, view, visible)) {
+          live.sent = null;
+          requestLive();
+        }
         return race.steps;
+      },
+      explorerClick: function (click, ids) {
+        const point = click && click.points && click.points[0];
+        const lr = point && Number(point.x);
+        if (!(lr > 0)) return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+        // the whole race at this learning rate: the shared slider, and no per-optimizer η left
+        return [Math.log10(lr), (ids || []).map(() => null)];
+      },
+      showLive: function (data) {
+        renderLive(data);
+        return data ? data.update : null;
       },
     },
   });

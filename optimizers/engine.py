@@ -73,6 +73,7 @@ class SweepResult:
     diverged_at: np.ndarray  # (n, len(values)), -1 where it never diverged
     arrived_at: np.ndarray  # (n, len(values)), -1 where it never arrived
     settings: dict[str, dict[str, float]] = field(default_factory=dict)
+    min_loss: np.ndarray | None = None  # (n, len(values)), the lowest loss before divergence
 
 
 # -- argument checks -----------------------------------------------------------------------------
@@ -248,8 +249,11 @@ def sweep(
     out = integrate(surface.grad_unchecked, start, steps, coefficient_columns(runs), table)
     outcome = _settle(surface, out)
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
+    valid = np.arange(steps + 1)[:, None] <= outcome.last_valid
+    min_loss = np.where(valid, outcome.losses, np.inf).min(axis=0)
     shape = (len(ids), V)
     return SweepResult(
         surface.id, ids, param, values, start, steps, final_loss.reshape(shape),
         outcome.diverged_at.reshape(shape), outcome.arrived_at.reshape(shape), resolved,
+        min_loss.reshape(shape),
     )

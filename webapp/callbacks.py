@@ -1,67 +1,179 @@
-"""Thin callbacks: check the inputs, call the pure core, return data. Figures and animation are
-built in the browser from that data (assets/race.js)."""
+"""Thin callbacks: check the inputs, call the pure core, return data. Figures of the race and
+its animation are built in the browser from that data (assets/player.js, assets/race.js).
+
+One callback owns the controls and the URL together (Dash allows a cycle only within one
+callback): a link, a scenario or a surface change sets the controls; any other control change
+writes the link.
+"""
 
 from __future__ import annotations
 
 import logging
+from functools import wraps
 
-from dash import ALL, ClientsideFunction, Input, Output, State, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
 
+from optimizers import OPTIMIZERS
+from optimizers.live import live_numbers
+from surfaces import SURFACES
+
+from . import state as link
 from . import validation
 from .controls import SLIDERS
-from .layout import DEFAULT_SURFACE
-from .payload import surface_payload
-from .race import run_race
+from .explorer import best_learning_rates, explorer_figure, explorer_notes
+from .payload import race_payload, surface_payload
+from .race import DEFAULT_SURFACE, race_result, race_spec, lr_sweep
+from .scenarios import SCENARIOS
 
 log = logging.getLogger(__name__)
-RACE_SLIDERS = list(SLIDERS)  # lr, gamma, rho, beta1, beta2, eps, steps, noise, batch
+OVERRIDE = {"type": "override", "opt": ALL, "hp": ALL}
+OVERRIDE_LR = {"type": "override", "opt": ALL, "hp": "lr"}
+# The inputs that determine a race, in the order race_spec takes them.
+RACE_INPUTS = [
+    Input("surface", "value"),
+    Input("start-point", "data"),
+    *[Input(f"slider-{sid}", "value") for sid in SLIDERS],
+    Input(OVERRIDE, "value"),
+    Input("btn-reseed", "n_clicks"),
+    State(OVERRIDE, "id"),
+]
 
 
-def _message_list(problems: list[str]):
+def _messages(problems: list[str]):
     return [html.P(p) for p in problems[:6]]
 
 
+def _spec(problems, surface_id, start, *rest):
+    """race_spec from the RACE_INPUTS values."""
+    *positions, override_values, seed, override_ids = rest
+    return race_spec(surface_id, start, positions, override_ids, override_values, seed, problems)
+
+
+def guarded(fallback_outputs: int):
+    """Never let a callback fail a classroom: unexpected errors are logged and answered with
+    no change and a message (the last output)."""
+
+    def wrap(fn):
+        @wraps(fn)
+        def run(*args):
+            try:
+                return fn(*args)
+            except Exception:
+                log.exception("callback %s failed", fn.__name__)
+                message = _messages(["Something went wrong here; the previous state stays."])
+                return (*([no_update] * (fallback_outputs - 1)), message)
+
+        return run
+
+    return wrap
+
+
+# -- callbacks ----------------------------------------------------------------------------------
 def on_surface(surface_id):
-    """A new surface: its map data, formula, description, default start and learning rate."""
+    """The map data, formula and description of the chosen surface."""
+    surface = validation.surface_choice(surface_id, validation.Problems(), DEFAULT_SURFACE)
+    return surface_payload(surface), f"$$f(x, y) = {surface.latex}$$", surface.description
+
+
+@guarded(2)
+def on_race_inputs(*values):
+    """Any control changed: run the race (or take it from this worker's cache)."""
     problems = validation.Problems()
-    surface = validation.surface_choice(surface_id, problems, DEFAULT_SURFACE)
-    return (
-        surface_payload(surface),
-        f"$$f(x, y) = {surface.latex}$$",
-        surface.description,
-        list(surface.start),
-        SLIDERS["lr"].position(surface.lr),
+    spec = _spec(problems, *values)
+    return race_payload(race_result(spec), spec.surface), _messages(problems)
+
+
+def _controls_from(state: link.RaceState, override_ids) -> list:
+    """Output values that put the controls in `state` (order of CONTROL_OUTPUTS)."""
+    positions = state.positions()
+    ids = override_ids if isinstance(override_ids, list) else []
+    overrides = [
+        state.overrides.get(i.get("opt"), {}).get(i.get("hp")) if isinstance(i, dict) else None for i in ids
+    ]
+    visible = [o for o in OPTIMIZERS if o not in state.hidden]
+    start = list(state.start or SURFACES[state.surface].start)
+    scenario = SCENARIOS.get(state.scenario)
+    return [
+        state.surface, state.scenario if scenario else None, start,
+        *[positions[sid] for sid in SLIDERS], overrides, visible, state.view, state.seed,
+        scenario.text if scenario else "",
+    ]
+
+
+def _state_from_controls(surface_id, scenario, start, positions, override_ids, override_values,
+                         visible, view, seed, problems) -> link.RaceState:
+    spec = race_spec(surface_id, start, positions, override_ids, override_values, seed, problems)
+    values = {sid: validation.slider_value(sid, p, problems) for sid, p in zip(SLIDERS, positions)}
+    overrides = validation.overrides(validation.override_entries(override_ids, override_values), problems)
+    visible = visible if isinstance(visible, list) else list(OPTIMIZERS)
+    hidden = tuple(o for o in OPTIMIZERS if o not in visible)
+    return link.RaceState(
+        spec.surface_id, spec.start, values, overrides, hidden,
+        view if view in link.VIEWS else "grid", scenario if scenario in SCENARIOS else None, spec.seed,
     )
 
 
-def on_race_inputs(surface_id, start, *rest):
-    """Any control changed: validate everything, run the race, send the compact payload."""
-    *positions, override_values, reseeds, override_ids = rest
+@guarded(19)
+def on_controls(search, scenario, surface_id, start, *rest):
+    """Keep the controls and the link in step (see the module docstring)."""
+    *positions, override_values, visible, view, seed, override_ids = rest
     problems = validation.Problems()
-    surface = validation.surface_choice(surface_id, problems, DEFAULT_SURFACE)
-    values = {
-        sid: validation.slider_value(sid, pos, problems) for sid, pos in zip(RACE_SLIDERS, positions)
-    }
-    override_entries = validation.override_entries(override_ids, override_values)
-    try:
-        payload = run_race(
-            surface,
-            start=validation.start_point(start, surface, problems),
-            shared={k: values[k] for k in ("lr", "gamma", "rho", "beta1", "beta2", "eps")},
-            overrides=validation.overrides(override_entries, problems),
-            steps=values["steps"],
-            noise=values["noise"],
-            batch_size=values["batch"],
-            seed=validation.seed_value(reseeds, problems),
-        )
-    except ValueError as err:  # the core's own check of what got through: say it, keep the race
-        problems.append(str(err))
-        return no_update, _message_list(problems)
-    except Exception:  # a classroom server keeps answering; the log has the details
-        log.exception("race failed")
-        problems.append("Something went wrong computing this race; the previous race stays.")
-        return no_update, _message_list(problems)
-    return payload, _message_list(problems)
+    trigger = ctx.triggered_id if ctx else None
+    n_overrides = len(override_ids) if isinstance(override_ids, list) else 0
+    keep = [no_update] * 17  # the controls, unchanged; a wildcard output wants a list
+    keep[12] = [no_update] * n_overrides
+    if trigger in (None, "url"):
+        state = link.decode(search, DEFAULT_SURFACE, problems, {k: s.state for k, s in SCENARIOS.items()})
+        return [no_update, *_controls_from(state, override_ids), _messages(problems)]
+    if trigger == "scenario":
+        if scenario not in SCENARIOS:  # cleared: the race stays, the lesson text goes
+            return [no_update, *keep[:-1], "", no_update]
+        state = SCENARIOS[scenario].state
+        return [link.encode(state), *_controls_from(state, override_ids), _messages(problems)]
+    state = _state_from_controls(surface_id, scenario, start, positions, override_ids, override_values,
+                                 visible, view, seed, problems)
+    if trigger == "surface":
+        state = state.with_surface(state.surface)
+        return [link.encode(state), *_controls_from(state, override_ids), _messages(problems)]
+    return [link.encode(state), *keep, _messages(problems)]
+
+
+@guarded(3)
+def on_explorer_inputs(*values):
+    """The learning-rate explorer for the race's settings (its own sweep, cached per worker)."""
+    problems = validation.Problems()
+    spec = _spec(problems, *values)
+    sweep = lr_sweep(spec)
+    current = validation.slider_value("lr", values[2], problems)
+    return (
+        explorer_figure(sweep, spec.surface, current),
+        best_learning_rates(sweep, spec.surface),
+        explorer_notes(sweep, spec.surface),
+    )
+
+
+@guarded(2)
+def on_tune(n_clicks, best, override_ids):
+    """Give each optimizer its own best learning rate from the explorer (a fair race)."""
+    if not n_clicks or not isinstance(best, dict):
+        return no_update, no_update
+    ids = override_ids if isinstance(override_ids, list) else []
+    values = []
+    for i in ids:
+        lr = best.get(i.get("opt")) if isinstance(i, dict) else None
+        values.append(lr if isinstance(lr, (int, float)) and 0 < lr < float("inf") else None)
+    named = ", ".join(f"{OPTIMIZERS[o].name} {v:.2g}" for o, v in best.items() if o in OPTIMIZERS)
+    return values, _messages([f"Tuned learning rates: {named}."])
+
+
+@guarded(2)
+def on_live_step(step, *values):
+    """The numbers behind the update shown in the animation, for the equation cards."""
+    problems = validation.Problems()
+    spec = _spec(problems, *values)
+    if isinstance(step, bool) or not isinstance(step, (int, float)):
+        return no_update, no_update
+    return live_numbers(race_result(spec), int(min(max(step, 1), spec.steps))), no_update
 
 
 def register_callbacks(app) -> None:
@@ -69,26 +181,69 @@ def register_callbacks(app) -> None:
         Output("surface-data", "data"),
         Output("surface-formula", "children"),
         Output("surface-description", "children"),
-        Output("start-point", "data"),
-        Output("slider-lr", "value"),
         Input("surface", "value"),
     )(on_surface)
 
     app.callback(
         Output("race-data", "data"),
         Output("messages", "children"),
+        *RACE_INPUTS,
+    )(on_race_inputs)
+
+    app.callback(
+        Output("url", "search"),
+        Output("surface", "value"),
+        Output("scenario", "value"),
+        Output("start-point", "data"),
+        *[Output(f"slider-{sid}", "value") for sid in SLIDERS],
+        Output(OVERRIDE, "value"),
+        Output("visible", "value"),
+        Output("view", "value"),
+        Output("btn-reseed", "n_clicks"),
+        Output("scenario-text", "children"),
+        Output("messages", "children", allow_duplicate=True),
+        Input("url", "search"),
+        Input("scenario", "value"),
         Input("surface", "value"),
         Input("start-point", "data"),
-        *[Input(f"slider-{sid}", "value") for sid in RACE_SLIDERS],
-        Input({"type": "override", "opt": ALL, "hp": ALL}, "value"),
+        *[Input(f"slider-{sid}", "value") for sid in SLIDERS],
+        Input(OVERRIDE, "value"),
+        Input("visible", "value"),
+        Input("view", "value"),
         Input("btn-reseed", "n_clicks"),
-        State({"type": "override", "opt": ALL, "hp": ALL}, "id"),
-    )(on_race_inputs)
+        State(OVERRIDE, "id"),
+        prevent_initial_call="initial_duplicate",
+    )(on_controls)
+
+    app.callback(
+        Output("explorer-graph", "figure"),
+        Output("explorer-best", "data"),
+        Output("explorer-notes", "children"),
+        *RACE_INPUTS,
+        running=[(Output("explorer-status", "children"), "Sweeping 64 learning rates × 9 optimizers…", "")],
+    )(on_explorer_inputs)
+
+    app.callback(
+        Output(OVERRIDE_LR, "value", allow_duplicate=True),
+        Output("messages", "children", allow_duplicate=True),
+        Input("btn-tune", "n_clicks"),
+        State("explorer-best", "data"),
+        State(OVERRIDE_LR, "id"),
+        prevent_initial_call=True,
+    )(on_tune)
+
+    app.callback(
+        Output("live-data", "data"),
+        Output("messages", "children", allow_duplicate=True),
+        Input("live-step", "data"),
+        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
+        prevent_initial_call=True,
+    )(on_live_step)
 
     app.clientside_callback(
         ClientsideFunction("race", "readouts"),
-        *[Output(f"{sid}-readout", "children") for sid in RACE_SLIDERS],
-        *[Input(f"slider-{sid}", "value") for sid in RACE_SLIDERS],
+        *[Output(f"{sid}-readout", "children") for sid in SLIDERS],
+        *[Input(f"slider-{sid}", "value") for sid in SLIDERS],
         State("app-meta", "data"),
     )
     app.clientside_callback(
@@ -111,4 +266,16 @@ def register_callbacks(app) -> None:
         Input("view", "value"),
         Input("visible", "value"),
     )
-
+    app.clientside_callback(
+        ClientsideFunction("race", "explorerClick"),
+        Output("slider-lr", "value", allow_duplicate=True),
+        Output(OVERRIDE_LR, "value", allow_duplicate=True),
+        Input("explorer-graph", "clickData"),
+        State(OVERRIDE_LR, "id"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("race", "showLive"),
+        Output("live-shown", "data"),
+        Input("live-data", "data"),
+    )

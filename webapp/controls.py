@@ -26,13 +26,15 @@ class Slider:
     integer: bool = False
 
     def value(self, position: float) -> float:
+        """The value at `position`, to 6 significant digits: what the readout and a link show,
+        so a link reproduces the race exactly."""
         value = {
             "linear": lambda p: p,
             "log10": lambda p: 10.0**p,
             "log2": lambda p: 2.0**p,
             "one_minus_log10": lambda p: 1.0 - 10.0**-p,
         }[self.scale](position)
-        return int(round(value)) if self.integer else value
+        return int(round(value)) if self.integer else float(f"{value:.6g}")
 
     def position(self, value: float) -> float:
         """The position that shows `value` (inverse of `value`), clamped to the slider."""

@@ -10,10 +10,10 @@ from optimizers import HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
 from .controls import SLIDERS
-from .race import KEEPS_OWN
+from .explorer import BAND_COLORS, BANDS
+from .race import DEFAULT_SURFACE, KEEPS_OWN
+from .scenarios import SCENARIOS
 from .theme import OPTIMIZER_COLORS
-
-DEFAULT_SURFACE = "rosenbrock"
 SPEEDS = [(25, "25 steps/s"), (50, "50 steps/s"), (100, "100 steps/s"), (200, "200 steps/s"),
           (400, "400 steps/s"), (1000, "1000 steps/s")]
 
@@ -134,6 +134,7 @@ def _equations() -> html.Section:
                     html.H3([_swatch(oid), spec.name]),
                     dcc.Markdown(f"$$\n\\begin{{aligned}} & {lines} \\end{{aligned}}\n$$", mathjax=True,
                                  className="formula"),
+                    html.Div(id=f"live-{oid}", className="live-numbers"),
                     html.P(spec.lesson),
                     dcc.Markdown(f"Defaults: {defaults}", mathjax=True, className="defaults"),
                 ],
@@ -145,12 +146,50 @@ def _equations() -> html.Section:
             html.H2("The update rules, exactly as they run"),
             html.P(
                 "g is the gradient at θ (for Nesterov at the look-ahead point), t counts steps from "
-                "1, every state starts at zero; the rules are those of torch.optim.",
+                "1, every state starts at zero; the rules are those of torch.optim. Under each rule: "
+                "the live numbers of the update shown in the race (pause or scrub to read them); "
+                "the effective η is the step taken per unit of gradient, −Δθ/g, per coordinate.",
                 className="hint",
             ),
             html.Div(cards, className="equation-grid"),
         ],
     )
+
+
+def _explorer() -> html.Section:
+    return html.Section(
+        className="explorer",
+        id="explorer",
+        children=[
+            html.Div(className="explorer-head", children=[
+                html.H2("Learning-rate explorer"),
+                html.Span(id="explorer-status", className="explorer-status"),
+                html.Button("Tune: each optimizer its best η", id="btn-tune", className="text-button tune",
+                            n_clicks=0, title="Race again with every optimizer at its own best learning rate"),
+            ]),
+            dcc.Markdown(id="explorer-notes", mathjax=True, className="hint explorer-notes"),
+            html.Div(className="band-legend", children=[
+                html.Span([html.Span(className="swatch", style={"background": color}), name])
+                for name, color in zip(BANDS, BAND_COLORS)
+            ] + [html.Span("★ best learning rate (η*)")]),
+            dcc.Graph(id="explorer-graph", className="explorer-graph", config={"displayModeBar": False}),
+            dcc.Store(id="explorer-best"),
+        ],
+    )
+
+
+def _share() -> html.Div:
+    def button(id_, text, title):
+        return html.Button(text, id=id_, className="text-button", title=title, n_clicks=0)
+
+    return html.Div(className="share", children=[
+        button("btn-copy-link", "Copy link", "Copy a link that opens exactly this race"),
+        button("btn-export-csv", "CSV", "Paths, losses and settings as CSV"),
+        button("btn-export-json", "JSON", "The race as JSON: enough to reproduce it"),
+        button("btn-export-png", "PNG", "The current view as a picture"),
+        button("btn-export-html", "HTML", "A single file that replays this race offline"),
+        dcc.Download(id="download"),
+    ])
 
 
 def build_layout() -> html.Div:
@@ -172,6 +211,11 @@ def build_layout() -> html.Div:
                         options=[{"label": s.name, "value": s.id} for s in SURFACES.values()],
                         value=DEFAULT_SURFACE,
                     ),
+                    dcc.Dropdown(
+                        id="scenario", className="scenario-menu", clearable=True, searchable=False,
+                        placeholder="Lessons…",
+                        options=[{"label": s.title, "value": s.id} for s in SCENARIOS.values()],
+                    ),
                     html.Div(className="surface-info", children=[
                         dcc.Markdown(id="surface-formula", mathjax=True, className="surface-formula"),
                         html.P(id="surface-description", className="surface-description"),
@@ -179,7 +223,8 @@ def build_layout() -> html.Div:
                     dcc.RadioItems(
                         id="view", className="view-toggle", inline=True, value="grid",
                         options=[{"label": "Side by side", "value": "grid"},
-                                 {"label": "Overlay", "value": "overlay"}],
+                                 {"label": "Overlay", "value": "overlay"},
+                                 {"label": "3-D", "value": "3d"}],
                     ),
                 ],
             ),
@@ -197,15 +242,22 @@ def build_layout() -> html.Div:
             html.Section(
                 className="side",
                 children=[
+                    html.Div(id="scenario-text", className="scenario-text"),
                     html.H2("Leaderboard"),
                     html.Div(id="leaderboard", className="leaderboard"),
                     dcc.Graph(id="loss-chart", className="loss-chart", responsive=True,
                               config={"displayModeBar": False}),
                     html.Div(id="messages", className="messages", role="status"),
+                    _share(),
                 ],
             ),
+            _explorer(),
             _equations(),
+            dcc.Location(id="url", refresh=False),
             dcc.Store(id="app-meta", data=meta),
+            dcc.Store(id="live-step"),
+            dcc.Store(id="live-data"),
+            dcc.Store(id="live-shown"),
             dcc.Store(id="surface-data"),
             dcc.Store(id="race-data"),
             dcc.Store(id="start-point"),

@@ -1,17 +1,29 @@
-"""From the controls' values to a race: shared sliders, per-optimizer overrides, one rollout."""
+"""From the controls' values to a race: shared sliders, per-optimizer overrides, one rollout.
+
+Every callback that needs the race (the race itself, the learning-rate explorer, live numbers,
+exports) turns the same untrusted inputs into the same hashable `RaceSpec`, so each worker
+computes a race once and serves the rest from its own read-only cache.
+"""
 
 from __future__ import annotations
 
-from optimizers import OPTIMIZERS, rollout
-from surfaces import Surface
+from dataclasses import dataclass
+from functools import lru_cache
 
-from .controls import HYPERPARAMETER_SLIDERS
-from .payload import race_payload
+import numpy as np
+
+from optimizers import OPTIMIZERS, RolloutResult, SweepResult, rollout, sweep
+from surfaces import SURFACES, Surface
+
+from . import validation
+from .controls import HYPERPARAMETER_SLIDERS, SLIDERS
 
 # AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
 # the size of its first steps): the shared η and ε sliders leave them alone; the per-optimizer
 # panel can still override them.
 KEEPS_OWN = {"adadelta": {"lr", "eps"}}
+SWEEP_LRS = tuple(np.logspace(-5, 1, 64))  # the explorer's learning rates
+DEFAULT_SURFACE = "rosenbrock"
 
 
 def race_settings(shared: dict[str, float], overrides: dict[str, dict[str, float]]) -> dict:
@@ -26,12 +38,70 @@ def race_settings(shared: dict[str, float], overrides: dict[str, dict[str, float
     return settings
 
 
-def run_race(surface: Surface, start, shared: dict, overrides: dict, steps: int, noise: float,
-             batch_size: int, seed: int) -> dict:
-    """The browser payload of one race of all nine optimizers."""
-    shared = {k: v for k, v in shared.items() if k in HYPERPARAMETER_SLIDERS}
-    result = rollout(
-        surface, start=start, steps=steps, settings=race_settings(shared, overrides),
-        noise=noise, batch_size=batch_size, seed=seed,
+def _freeze(settings: dict) -> tuple:
+    return tuple((oid, tuple(sorted(hp.items()))) for oid, hp in sorted(settings.items()))
+
+
+@dataclass(frozen=True)
+class RaceSpec:
+    """Everything that determines a race, validated and hashable."""
+
+    surface_id: str
+    start: tuple[float, float]
+    settings: tuple  # frozen {optimizer: {hyperparameter: value}}
+    steps: int
+    noise: float
+    batch_size: int
+    seed: int
+
+    @property
+    def surface(self) -> Surface:
+        return SURFACES[self.surface_id]
+
+    def settings_dict(self) -> dict:
+        return {oid: dict(hp) for oid, hp in self.settings}
+
+
+def race_spec(surface_id, start, positions, override_ids, override_values, seed,
+              problems: validation.Problems) -> RaceSpec:
+    """The race the controls describe. `positions` are the sliders' positions in SLIDERS order;
+    anything unusable is replaced (and said in `problems`)."""
+    surface = validation.surface_choice(surface_id, problems, DEFAULT_SURFACE)
+    positions = list(positions) + [None] * (len(SLIDERS) - len(positions))
+    values = {sid: validation.slider_value(sid, pos, problems) for sid, pos in zip(SLIDERS, positions)}
+    overrides = validation.overrides(validation.override_entries(override_ids, override_values), problems)
+    shared = {k: values[k] for k in HYPERPARAMETER_SLIDERS}
+    return RaceSpec(
+        surface.id,
+        validation.start_point(start, surface, problems),
+        _freeze(race_settings(shared, overrides)),
+        values["steps"],
+        values["noise"],
+        values["batch"],
+        validation.seed_value(seed, problems),
     )
-    return race_payload(result, surface)
+
+
+@lru_cache(maxsize=32)
+def race_result(spec: RaceSpec) -> RolloutResult:
+    """The race, with every step's state recorded for live numbers (cached per worker)."""
+    return rollout(
+        spec.surface, start=spec.start, steps=spec.steps, settings=spec.settings_dict(),
+        noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=True,
+    )
+
+
+@lru_cache(maxsize=16)
+def _lr_sweep(spec: RaceSpec) -> SweepResult:
+    return sweep(
+        spec.surface, start=spec.start, steps=spec.steps, param="lr", values=SWEEP_LRS,
+        settings=spec.settings_dict(), noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed,
+    )
+
+
+def lr_sweep(spec: RaceSpec) -> SweepResult:
+    """Final losses over the explorer's learning rates with everything else as in `spec`. The
+    learning rates themselves do not matter here, so a learning-rate change hits the cache."""
+    settings = {oid: {k: v for k, v in hp.items() if k != "lr"} for oid, hp in spec.settings_dict().items()}
+    return _lr_sweep(RaceSpec(spec.surface_id, spec.start, _freeze(settings), spec.steps,
+                              spec.noise, spec.batch_size, spec.seed))
