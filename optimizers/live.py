@@ -13,7 +13,7 @@ import numpy as np
 
 from .engine import RolloutResult
 
-# kernel state → (TeX symbol, what it is), per optimizer (see kernel.py for the folded rule)
+# kernel state → (symbol as plain text, what it is), per optimizer (see kernel.py)
 STATE_LABELS: dict[str, list[tuple[str, str, str]]] = {
     "gd": [],
     "sgd": [],
@@ -21,8 +21,8 @@ STATE_LABELS: dict[str, list[tuple[str, str, str]]] = {
     "momentum": [("v", "v", "velocity")],
     "nag": [("v", "v", "velocity")],
     "adagrad": [("s", "G", "sum of squared gradients")],
-    "adadelta": [("s", "E[g^2]", "running mean of g²"), ("u", r"E[\Delta^2]", "running mean of Δ²")],
-    "rmsprop": [("s", "E[g^2]", "running mean of g²")],
+    "adadelta": [("s", "E[g²]", "running mean of g²"), ("u", "E[Δ²]", "running mean of Δ²")],
+    "rmsprop": [("s", "E[g²]", "running mean of g²")],
     "adam": [("v", "m", "first moment"), ("s", "v", "second moment")],
 }
 
@@ -53,11 +53,11 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
         if oid == "adam":  # the bias-corrected moments the step actually uses
             m, v = result.states["v"][i, ki - 1], result.states["s"][i, ki - 1]
             quantities += [
-                {"symbol": r"\hat m", "label": "corrected m", "value": _pair(m / (1 - hp["beta1"] ** ki))},
-                {"symbol": r"\hat v", "label": "corrected v", "value": _pair(v / (1 - hp["beta2"] ** ki))},
+                {"symbol": "m̂", "label": "corrected m", "value": _pair(m / (1 - hp["beta1"] ** ki))},
+                {"symbol": "v̂", "label": "corrected v", "value": _pair(v / (1 - hp["beta2"] ** ki))},
             ]
         if oid == "nag":
-            quantities.append({"symbol": r"\theta - \gamma v", "label": "look-ahead point",
+            quantities.append({"symbol": "θ − γv", "label": "look-ahead point",
                                "value": _pair(result.paths[i, ki] - hp["gamma"] * result.states["v"][i, ki - 1])})
         rows.append({
             "id": oid,

@@ -29,8 +29,8 @@ def test_states_match_hand_values_on_the_bowl():
     # Adam after two updates: m = 0.36, v = 0.007236, m̂ = 0.36/0.19, v̂ = 0.007236/0.001999
     adam = {q["symbol"]: q["value"][0] for q in rows["adam"]["state"]}
     assert adam["m"] == pytest.approx(0.36) and adam["v"] == pytest.approx(0.007236)
-    assert adam[r"\hat m"] == pytest.approx(0.36 / 0.19)
-    assert adam[r"\hat v"] == pytest.approx(0.007236 / 0.001999)
+    assert adam["m̂"] == pytest.approx(0.36 / 0.19)
+    assert adam["v̂"] == pytest.approx(0.007236 / 0.001999)
     # GD's effective learning rate is exactly its η; y never moves, so it has none
     assert rows["gd"]["effective_lr"] == [pytest.approx(0.1), None]
     # AdaGrad: G = 2² + 1.8² after two updates
