@@ -176,6 +176,15 @@
         // the whole race at this learning rate: the shared slider, and no per-optimizer η left
         return [Math.log10(lr), (ids || []).map(() => null)];
       },
+      pushLink: function (search) {
+        if (typeof search !== "string" || search.charAt(0) !== "?") return window.dash_clientside.no_update;
+        const url = new URL(window.location.href);
+        const next = new URL(url.pathname + search, url.origin);
+        const s = P.state();
+        if (!s.playing && s.steps) next.searchParams.set("step", String(s.step));
+        if (next.href !== url.href) window.history.pushState({}, "", next.href);
+        return search;
+      },
       showLive: function (data) {
         renderLive(data);
         return data ? data.update : null;

@@ -1,9 +1,10 @@
 """Thin callbacks: check the inputs, call the pure core, return data. Figures of the race and
 its animation are built in the browser from that data (assets/player.js, assets/race.js).
 
-One callback owns the controls and the URL together (Dash allows a cycle only within one
+One callback owns the controls and the link together (Dash allows a cycle only within one
 callback): a link, a scenario or a surface change sets the controls; any other control change
-writes the link.
+writes the link. dcc.Location only reads the address (on load and on the back button); the
+browser glue pushes new links itself, so the animation step can live in the link as well.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def on_tune(n_clicks, best, override_ids):
         lr = best.get(i.get("opt")) if isinstance(i, dict) else None
         values.append(lr if isinstance(lr, (int, float)) and 0 < lr < float("inf") else None)
     named = ", ".join(f"{OPTIMIZERS[o].name} {v:.2g}" for o, v in best.items() if o in OPTIMIZERS)
-    return values, _messages([f"Tuned learning rates: {named}."])
+    return values, f"Tuned learning rates: {named}."
 
 
 @guarded(2)
@@ -191,7 +192,7 @@ def register_callbacks(app) -> None:
     )(on_race_inputs)
 
     app.callback(
-        Output("url", "search"),
+        Output("link", "data"),
         Output("surface", "value"),
         Output("scenario", "value"),
         Output("start-point", "data"),
@@ -225,7 +226,7 @@ def register_callbacks(app) -> None:
 
     app.callback(
         Output(OVERRIDE_LR, "value", allow_duplicate=True),
-        Output("messages", "children", allow_duplicate=True),
+        Output("tune-result", "children"),
         Input("btn-tune", "n_clicks"),
         State("explorer-best", "data"),
         State(OVERRIDE_LR, "id"),
@@ -272,6 +273,12 @@ def register_callbacks(app) -> None:
         Output(OVERRIDE_LR, "value", allow_duplicate=True),
         Input("explorer-graph", "clickData"),
         State(OVERRIDE_LR, "id"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("race", "pushLink"),
+        Output("link-pushed", "data"),
+        Input("link", "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

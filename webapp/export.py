@@ -341,7 +341,13 @@ _BOOTSTRAP = """
   var surface = JSON.parse(document.getElementById("surface-data").textContent);
   var race = JSON.parse(document.getElementById("race-data").textContent);
   var view = document.body.getAttribute("data-view") === "overlay" ? "overlay" : "grid";
-  var meta = { ids: race.ids, names: race.names, colors: race.colors };
+  // the grid has nine panels; a race of fewer optimizers leaves the rest untitled
+  var meta = { ids: race.ids.slice(), names: race.names.slice(), colors: race.colors.slice() };
+  while (meta.names.length < 9) {
+    meta.ids.push("");
+    meta.names.push("");
+    meta.colors.push("rgba(0,0,0,0)");
+  }
   var config = { displayModeBar: false, responsive: true, doubleClick: false };
   var map = P.mapFigure(surface, view, meta);
   var loss = P.lossFigure(P.decoded(race));

@@ -168,6 +168,7 @@ def _explorer() -> html.Section:
                             n_clicks=0, title="Race again with every optimizer at its own best learning rate"),
             ]),
             dcc.Markdown(id="explorer-notes", mathjax=True, className="hint explorer-notes"),
+            html.P(id="tune-result", className="tune-result"),
             html.Div(className="band-legend", children=[
                 html.Span([html.Span(className="swatch", style={"background": color}), name])
                 for name, color in zip(BANDS, BAND_COLORS)
@@ -254,6 +255,8 @@ def build_layout() -> html.Div:
             _explorer(),
             _equations(),
             dcc.Location(id="url", refresh=False),
+            dcc.Store(id="link"),
+            dcc.Store(id="link-pushed"),
             dcc.Store(id="app-meta", data=meta),
             dcc.Store(id="live-step"),
             dcc.Store(id="live-data"),
