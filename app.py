@@ -12,6 +12,7 @@ import argparse
 from dash import Dash
 
 from webapp.callbacks import register_callbacks
+from webapp.guard import install_request_guard
 from webapp.layout import build_layout
 
 MAX_REQUEST_BYTES = 256 * 1024  # a race request is a few kB; anything far larger is refused
@@ -26,6 +27,7 @@ def create_app() -> Dash:
     )
     app.layout = build_layout()
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    install_request_guard(app)
     register_callbacks(app)
     return app
 

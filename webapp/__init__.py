@@ -1,2 +1,4 @@
 """The Dash web app: layout, thin callbacks, input checks and the payloads sent to the browser.
 The animation itself runs in the browser (assets/race.js)."""
+
+__version__ = "0.1.0"

@@ -22,6 +22,7 @@ from . import state as link
 from . import validation
 from .controls import SLIDERS
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
+from .export import race_csv, race_html, race_json
 from .payload import race_payload, surface_payload
 from .race import DEFAULT_SURFACE, race_result, race_spec, lr_sweep
 from .scenarios import SCENARIOS
@@ -50,23 +51,33 @@ def _spec(problems, surface_id, start, *rest):
     return race_spec(surface_id, start, positions, override_ids, override_values, seed, problems)
 
 
-def guarded(fallback_outputs: int):
-    """Never let a callback fail a classroom: unexpected errors are logged and answered with
-    no change and a message (the last output)."""
+def _unchanged() -> list:
+    """`no_update` for every output of the running callback (a list for a wildcard output, as
+    long as the outputs the client asked for)."""
+    return [[no_update] * len(o) if isinstance(o, list) else no_update for o in ctx.outputs_list]
 
-    def wrap(fn):
-        @wraps(fn)
-        def run(*args):
-            try:
-                return fn(*args)
-            except Exception:
-                log.exception("callback %s failed", fn.__name__)
-                message = _messages(["Something went wrong here; the previous state stays."])
-                return (*([no_update] * (fallback_outputs - 1)), message)
 
-        return run
+def _wildcard_ids(index: int) -> list[dict]:
+    """The ids of the running callback's wildcard output `index`, as the client sent them."""
+    outputs = ctx.outputs_list[index] if ctx.outputs_list else []
+    return [o.get("id") if isinstance(o, dict) else None for o in outputs]
 
-    return wrap
+
+def guarded(fn):
+    """Never let a callback fail a classroom: unexpected errors are logged and answered with no
+    change and a message in the last output."""
+
+    @wraps(fn)
+    def run(*args):
+        try:
+            return fn(*args)
+        except Exception:
+            log.exception("callback %s failed", fn.__name__)
+            outputs = _unchanged()
+            outputs[-1] = "Something went wrong here; the previous state stays."
+            return outputs
+
+    return run
 
 
 # -- callbacks ----------------------------------------------------------------------------------
@@ -76,7 +87,7 @@ def on_surface(surface_id):
     return surface_payload(surface), f"$$f(x, y) = {surface.latex}$$", surface.description
 
 
-@guarded(2)
+@guarded
 def on_race_inputs(*values):
     """Any control changed: run the race (or take it from this worker's cache)."""
     problems = validation.Problems()
@@ -84,12 +95,22 @@ def on_race_inputs(*values):
     return race_payload(race_result(spec), spec.surface), _messages(problems)
 
 
-def _controls_from(state: link.RaceState, override_ids) -> list:
-    """Output values that put the controls in `state` (order of CONTROL_OUTPUTS)."""
+def _text(item, key: str) -> str | None:
+    """item[key] when item is a dict and that is a string (ids come from the client)."""
+    value = item.get(key) if isinstance(item, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _scenario_id(value) -> str | None:
+    return value if isinstance(value, str) and value in SCENARIOS else None
+
+
+def _controls_from(state: link.RaceState) -> list:
+    """Output values that put the controls (outputs 1 to 17 of on_controls) in `state`."""
     positions = state.positions()
-    ids = override_ids if isinstance(override_ids, list) else []
     overrides = [
-        state.overrides.get(i.get("opt"), {}).get(i.get("hp")) if isinstance(i, dict) else None for i in ids
+        state.overrides.get(_text(i, "opt"), {}).get(_text(i, "hp"))
+        for i in _wildcard_ids(13)
     ]
     visible = [o for o in OPTIMIZERS if o not in state.hidden]
     start = list(state.start or SURFACES[state.surface].start)
@@ -110,36 +131,34 @@ def _state_from_controls(surface_id, scenario, start, positions, override_ids, o
     hidden = tuple(o for o in OPTIMIZERS if o not in visible)
     return link.RaceState(
         spec.surface_id, spec.start, values, overrides, hidden,
-        view if view in link.VIEWS else "grid", scenario if scenario in SCENARIOS else None, spec.seed,
+        view if view in link.VIEWS else "grid", _scenario_id(scenario), spec.seed,
     )
 
 
-@guarded(19)
+@guarded
 def on_controls(search, scenario, surface_id, start, *rest):
     """Keep the controls and the link in step (see the module docstring)."""
     *positions, override_values, visible, view, seed, override_ids = rest
     problems = validation.Problems()
     trigger = ctx.triggered_id if ctx else None
-    n_overrides = len(override_ids) if isinstance(override_ids, list) else 0
-    keep = [no_update] * 17  # the controls, unchanged; a wildcard output wants a list
-    keep[12] = [no_update] * n_overrides
+    keep = _unchanged()[1:18]  # the controls, unchanged
     if trigger in (None, "url"):
         state = link.decode(search, DEFAULT_SURFACE, problems, {k: s.state for k, s in SCENARIOS.items()})
-        return [no_update, *_controls_from(state, override_ids), _messages(problems)]
+        return [no_update, *_controls_from(state), _messages(problems)]
     if trigger == "scenario":
-        if scenario not in SCENARIOS:  # cleared: the race stays, the lesson text goes
+        if _scenario_id(scenario) is None:  # cleared: the race stays, the lesson text goes
             return [no_update, *keep[:-1], "", no_update]
         state = SCENARIOS[scenario].state
-        return [link.encode(state), *_controls_from(state, override_ids), _messages(problems)]
+        return [link.encode(state), *_controls_from(state), _messages(problems)]
     state = _state_from_controls(surface_id, scenario, start, positions, override_ids, override_values,
                                  visible, view, seed, problems)
     if trigger == "surface":
         state = state.with_surface(state.surface)
-        return [link.encode(state), *_controls_from(state, override_ids), _messages(problems)]
+        return [link.encode(state), *_controls_from(state), _messages(problems)]
     return [link.encode(state), *keep, _messages(problems)]
 
 
-@guarded(3)
+@guarded
 def on_explorer_inputs(*values):
     """The learning-rate explorer for the race's settings (its own sweep, cached per worker)."""
     problems = validation.Problems()
@@ -153,21 +172,22 @@ def on_explorer_inputs(*values):
     )
 
 
-@guarded(2)
-def on_tune(n_clicks, best, override_ids):
+@guarded
+def on_tune(n_clicks, best):
     """Give each optimizer its own best learning rate from the explorer (a fair race)."""
     if not n_clicks or not isinstance(best, dict):
-        return no_update, no_update
-    ids = override_ids if isinstance(override_ids, list) else []
+        return _unchanged()
     values = []
-    for i in ids:
-        lr = best.get(i.get("opt")) if isinstance(i, dict) else None
+    for i in _wildcard_ids(0):
+        lr = best.get(_text(i, "opt"))
         values.append(lr if isinstance(lr, (int, float)) and 0 < lr < float("inf") else None)
-    named = ", ".join(f"{OPTIMIZERS[o].name} {v:.2g}" for o, v in best.items() if o in OPTIMIZERS)
+    named = ", ".join(
+        f"{OPTIMIZERS[o].name} {v:.2g}" for o, v in best.items() if o in OPTIMIZERS and isinstance(v, (int, float))
+    )
     return values, f"Tuned learning rates: {named}."
 
 
-@guarded(2)
+@guarded
 def on_live_step(step, *values):
     """The numbers behind the update shown in the animation, for the equation cards."""
     problems = validation.Problems()
@@ -175,6 +195,28 @@ def on_live_step(step, *values):
     if isinstance(step, bool) or not isinstance(step, (int, float)):
         return no_update, no_update
     return live_numbers(race_result(spec), int(min(max(step, 1), spec.steps))), no_update
+
+
+EXPORTS = {
+    "btn-export-csv": (race_csv, "csv", "text/csv"),
+    "btn-export-json": (race_json, "json", "application/json"),
+    "btn-export-html": (race_html, "html", "text/html"),
+}
+
+
+@guarded
+def on_export(_csv, _json, _html, view, *values):
+    """The race as a file: CSV, JSON or a self-contained HTML replay."""
+    if ctx.triggered_id not in EXPORTS or not ctx.triggered[0].get("value"):
+        return _unchanged()
+    problems = validation.Problems()
+    spec = _spec(problems, *values)
+    build, extension, mime = EXPORTS[ctx.triggered_id]
+    result = race_result(spec)
+    content = (build(result, spec.surface, view if view in ("grid", "overlay") else "grid")
+               if extension == "html" else build(result, spec.surface))
+    filename = f"optimizer-race-{spec.surface_id}.{extension}"
+    return {"content": content, "filename": filename, "type": mime}, _messages(problems)
 
 
 def register_callbacks(app) -> None:
@@ -229,7 +271,6 @@ def register_callbacks(app) -> None:
         Output("tune-result", "children"),
         Input("btn-tune", "n_clicks"),
         State("explorer-best", "data"),
-        State(OVERRIDE_LR, "id"),
         prevent_initial_call=True,
     )(on_tune)
 
@@ -240,6 +281,15 @@ def register_callbacks(app) -> None:
         *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
         prevent_initial_call=True,
     )(on_live_step)
+
+    app.callback(
+        Output("download", "data"),
+        Output("messages", "children", allow_duplicate=True),
+        *[Input(button, "n_clicks") for button in EXPORTS],
+        State("view", "value"),
+        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
+        prevent_initial_call=True,
+    )(on_export)
 
     app.clientside_callback(
         ClientsideFunction("race", "readouts"),
