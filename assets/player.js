@@ -653,16 +653,20 @@
     };
     const data = [];
     if (view === "grid") {
+      const n = meta.ids.length; // one panel per optimizer, at most three across
+      const cols = Math.min(3, n);
+      const rows = Math.ceil(n / cols);
       const gap = 0.035;
       layout.annotations = [];
-      for (let i = 0; i < 9; i++) {
+      for (let i = 0; i < n; i++) {
         const k = i + 1;
         const sfx = k > 1 ? String(k) : "";
-        const r = Math.floor(i / 3);
-        const c = i % 3;
-        const xd = [c / 3 + (c ? gap / 2 : 0), (c + 1) / 3 - (c < 2 ? gap / 2 : 0)];
-        const yd = [1 - (r + 1) / 3 + (r < 2 ? gap : 0), 1 - r / 3 - (r ? gap / 2 : 0) - gap / 2];
-        layout["xaxis" + sfx] = axisStyle(xr, r === 2, xd, "y" + sfx);
+        const r = Math.floor(i / cols);
+        const c = i % cols;
+        const xd = [c / cols + (c ? gap / 2 : 0), (c + 1) / cols - (c < cols - 1 ? gap / 2 : 0)];
+        const yd = [1 - (r + 1) / rows + (r < rows - 1 ? gap : 0), 1 - r / rows - (r ? gap / 2 : 0) - gap / 2];
+        const bottom = i + cols >= n; // nothing below this panel
+        layout["xaxis" + sfx] = axisStyle(xr, bottom, xd, "y" + sfx);
         layout["yaxis" + sfx] = axisStyle(yr, c === 0, yd, "x" + sfx);
         data.push(contourTrace(surface, k, false));
         data.push(...minimaTraces(surface, k));

@@ -20,7 +20,7 @@
     const rect = gd.getBoundingClientRect();
     const x = ev.clientX - rect.left;
     const y = ev.clientY - rect.top;
-    for (let k = 1; k <= 9; k++) {
+    for (let k = 1; k <= P.state().ids.length; k++) {
       const ax = P.axes(gd, k);
       if (!ax) break;
       const u = x - ax.xa._offset;

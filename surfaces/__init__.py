@@ -6,6 +6,7 @@
 """
 
 from .catalog import BUILTIN_SURFACES
+from .formula import surface_from_formula
 from .surface import Surface, x, y
 
 SURFACES: dict[str, Surface] = {s.id: s for s in BUILTIN_SURFACES}
@@ -20,4 +21,4 @@ def get_surface(surface_id: str) -> Surface:
     return SURFACES[surface_id]
 
 
-__all__ = ["SURFACES", "Surface", "get_surface", "x", "y"]
+__all__ = ["SURFACES", "Surface", "get_surface", "surface_from_formula", "x", "y"]
