@@ -62,6 +62,7 @@
       paths: decodeFloat32(p.paths),
       gaps: gaps,
       divergedAt: p.diverged_at,
+      stopReasons: p.stop_reasons || [],
       arrivedAt: p.arrived_at,
       lastValid: lastValid,
       threshold: 1e-3 * gaps[0], // SPEC §4: f − f_min ≤ 1e-3·(f(start) − f_min)
@@ -208,10 +209,15 @@
     ctx.stroke();
   }
 
-  function drawLabel(ctx, ax, text, color) {
+  // A label in the panel's top-right corner; a shorter text when the long one does not fit.
+  function drawLabel(ctx, ax, text, color, shortText) {
     ctx.font = "600 12px system-ui, sans-serif";
-    const w = ctx.measureText(text).width + 10;
-    const x = ax.xa._offset + ax.xa._length - w - 6;
+    let w = ctx.measureText(text).width + 10;
+    if (w > ax.xa._length - 12 && shortText) {
+      text = shortText;
+      w = ctx.measureText(text).width + 10;
+    }
+    const x = Math.max(ax.xa._offset + 2, ax.xa._offset + ax.xa._length - w - 6);
     const y = ax.ya._offset + 6;
     ctx.fillStyle = "rgba(255,255,255,0.9)";
     ctx.fillRect(x, y, w, 18);
@@ -261,6 +267,15 @@
       lines.concat(marks));
   }
 
+  // "diverged at step k", or for a loss that is undefined there (a custom formula's log of a
+  // negative number, say) "stopped at step k: loss undefined"
+  function stopLabel(i) {
+    const R = S.race;
+    const reason = R.stopReasons[i] || "";
+    const verb = reason.indexOf("undefined") >= 0 ? "stopped" : "diverged";
+    return verb + " at step " + R.divergedAt[i] + (verb === "stopped" ? ": loss undefined" : "");
+  }
+
   function drawMap(ctx, gd) {
     const R = S.race;
     if (!S.surface || R.surfaceId !== S.surface.id) return;
@@ -279,7 +294,7 @@
         if (S.visible.has(R.ids[i])) {
           const head = drawPathOnMap(ctx, ax, i, t, false);
           drawHead(ctx, head, i, false);
-          if (head.diverged) drawLabel(ctx, ax, "diverged at step " + R.divergedAt[i], "#a01c2c");
+          if (head.diverged) drawLabel(ctx, ax, stopLabel(i), "#a01c2c", "✗ step " + R.divergedAt[i]);
           else if (R.arrivedAt[i] >= 0 && t >= R.arrivedAt[i]) {
             drawLabel(ctx, ax, "arrived at step " + R.arrivedAt[i], "#1d5e2c");
           }
@@ -350,7 +365,10 @@
     const a = R.arrivedAt[i];
     const k = Math.min(t, R.lastValid[i]);
     const gap = R.gaps[i * R.len + k];
-    if (d >= 0 && t >= d) return { group: 2, key: -d, gap: gap, status: "✗ diverged " + d, cls: "diverged" };
+    if (d >= 0 && t >= d) {
+      const verb = (R.stopReasons[i] || "").indexOf("undefined") >= 0 ? "✗ stopped " : "✗ diverged ";
+      return { group: 2, key: -d, gap: gap, status: verb + d, cls: "diverged", reason: R.stopReasons[i] || "" };
+    }
     if (a >= 0 && t >= a) return { group: 0, key: a, gap: gap, status: "✓ arrived " + a, cls: "arrived" };
     return { group: 1, key: gap, gap: gap, status: "", cls: "" };
   }
@@ -367,7 +385,8 @@
     let html = '<table><thead><tr><th>#</th><th>Optimizer</th><th class="num">loss f(θ)</th><th>step</th></tr></thead><tbody>';
     rows.forEach(([i, s], r) => {
       html +=
-        '<tr class="' + s.cls + '" data-id="' + R.ids[i] + '"><td>' + (r + 1) + "</td>" +
+        '<tr class="' + s.cls + '" data-id="' + R.ids[i] + '" title="' + (s.reason || "").replace(/"/g, "&quot;") +
+        '"><td>' + (r + 1) + "</td>" +
         '<td><span class="swatch" style="background:' + R.colors[i] + '"></span>' + R.names[i] + "</td>" +
         '<td class="num">' + fmt(s.gap + R.fMin) + "</td><td>" + s.status + "</td></tr>";
     });

@@ -45,6 +45,9 @@ class RolloutResult:
     # with record_states: "grad", "v", "s", "u" → (n, steps, 2), the gradient used by update t+1
     # and the folded rule's states after it (see kernel.py; live.py names them per optimizer)
     states: dict | None = None
+    # per run: None, or the (x, y) iterate that was rejected at diverged_at (may be non-finite;
+    # the reason a path stopped is read from it, e.g. surfaces.formula.stop_reason)
+    rejected: tuple = ()
 
     @property
     def final_loss(self) -> np.ndarray:
@@ -188,6 +191,10 @@ def rollout(
     trace = {} if record_states else None
     out = integrate(surface.grad_unchecked, start, steps, coef, table, trace)
     outcome = _settle(surface, out)
+    rejected = tuple(
+        (float(out[d, 0, i]), float(out[d, 1, i])) if d >= 0 else None
+        for i, d in enumerate(outcome.diverged_at)
+    )
     paths = out.transpose(2, 0, 1).copy()
     losses = outcome.losses.T.copy()
     for i in np.flatnonzero(outcome.diverged_at >= 0):  # freeze at the last valid point
@@ -198,6 +205,7 @@ def rollout(
         surface.id, ids, start, resolved, steps, noise, batch_size, seed,
         paths, losses, outcome.diverged_at, outcome.arrived_at,
         {k: v.transpose(2, 0, 1).copy() for k, v in trace.items()} if record_states else None,
+        rejected,
     )
 
 

@@ -18,8 +18,8 @@ def race_of(state: link.RaceState):
     positions = state.positions()
     ids = [{"opt": o, "hp": k} for o, hp in state.overrides.items() for k in hp]
     values = [state.overrides[i["opt"]][i["hp"]] for i in ids]
-    spec = race_spec(state.surface, state.start, [positions[s] for s in positions], ids, values,
-                     state.seed, Problems())
+    spec = race_spec(state.surface, state.formula, state.start, [positions[s] for s in positions], ids,
+                     values, state.seed, Problems())
     return race_result(spec), spec
 
 
@@ -106,7 +106,7 @@ def test_bare_scenario_link_opens_the_lesson():
 
 
 def test_tuning_gives_every_optimizer_a_good_rate_and_all_arrive_on_the_bowl():
-    spec = race_spec("bowl", None, [], None, None, 0, Problems())
+    spec = race_spec("bowl", None, None, [], None, None, 0, Problems())
     sw = lr_sweep(spec)
     codes, best = bands(sw, spec.surface)
     assert all(codes[i, best[i]] == 1 for i in range(len(IDS)))
@@ -120,7 +120,7 @@ def test_tuning_gives_every_optimizer_a_good_rate_and_all_arrive_on_the_bowl():
 
 @pytest.mark.parametrize("sid", list(SURFACES))
 def test_explorer_draws_for_every_surface(sid):
-    spec = race_spec(sid, None, [], None, None, 0, Problems())
+    spec = race_spec(sid, None, None, [], None, None, 0, Problems())
     fig = explorer_figure(lr_sweep(spec), spec.surface, 0.01)
     import json
 

@@ -79,14 +79,15 @@ def test_overrides_accept_good_values_and_report_bad_ones():
 
 def test_race_callback_survives_garbage():
     positions = [None, "x", float("nan"), 1e308, -1e308, True, [], {}, "5"]
-    payload, messages = on_race_inputs({"not": "a surface"}, "nowhere", *positions, "junk", -3, None)
+    payload, messages = on_race_inputs({"not": "a surface"}, ["x"], "nowhere", *positions, "junk", -3, None)
     assert payload["surface_id"] == "rosenbrock" and len(messages) > 0
     json.dumps(payload, allow_nan=False)
 
 
 def test_surface_callback_sends_finite_json():
     for sid in SURFACES:
-        data, formula, description = on_surface(sid)
+        data, formula, description, box, error = on_surface(sid, None)
+        assert box == {"display": "none"} and error == ""
         json.dumps(data, allow_nan=False)
         assert formula.startswith("$$f(x, y) = ") and description
         assert len(data["grid"]["z"]) == len(data["grid"]["y"])
@@ -133,6 +134,7 @@ def client():
 def _race_request(surface, start, positions, override_values, reseed):
     ids = [{"type": "override", "opt": o, "hp": k} for o, spec in OPTIMIZERS.items() for k in spec.defaults]
     inputs = [{"id": "surface", "property": "value", "value": surface},
+              {"id": "formula", "property": "value", "value": surface},
               {"id": "start-point", "property": "data", "value": start}]
     inputs += [{"id": f"slider-{sid}", "property": "value", "value": p} for sid, p in zip(SLIDERS, positions)]
     inputs.append([{"id": i, "property": "value", "value": v} for i, v in zip(ids, override_values)])

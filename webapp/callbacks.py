@@ -16,7 +16,6 @@ from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_up
 
 from optimizers import OPTIMIZERS
 from optimizers.live import live_numbers
-from surfaces import SURFACES
 
 from . import state as link
 from . import validation
@@ -24,7 +23,7 @@ from .controls import SLIDERS
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
 from .export import race_csv, race_html, race_json
 from .payload import race_payload, surface_payload
-from .race import DEFAULT_SURFACE, race_result, race_spec, lr_sweep
+from .race import CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, lr_sweep, race_result, race_spec, surface_for
 from .scenarios import SCENARIOS
 
 log = logging.getLogger(__name__)
@@ -33,6 +32,7 @@ OVERRIDE_LR = {"type": "override", "opt": ALL, "hp": "lr"}
 # The inputs that determine a race, in the order race_spec takes them.
 RACE_INPUTS = [
     Input("surface", "value"),
+    Input("formula", "value"),
     Input("start-point", "data"),
     *[Input(f"slider-{sid}", "value") for sid in SLIDERS],
     Input(OVERRIDE, "value"),
@@ -45,10 +45,10 @@ def _messages(problems: list[str]):
     return [html.P(p) for p in problems[:6]]
 
 
-def _spec(problems, surface_id, start, *rest):
-    """race_spec from the RACE_INPUTS values."""
+def _spec(problems, surface_id, formula, start, *rest):
+    """race_spec from the RACE_INPUTS values (ValueError for a custom formula not allowed)."""
     *positions, override_values, seed, override_ids = rest
-    return race_spec(surface_id, start, positions, override_ids, override_values, seed, problems)
+    return race_spec(surface_id, formula, start, positions, override_ids, override_values, seed, problems)
 
 
 def _unchanged() -> list:
@@ -81,17 +81,28 @@ def guarded(fn):
 
 
 # -- callbacks ----------------------------------------------------------------------------------
-def on_surface(surface_id):
-    """The map data, formula and description of the chosen surface."""
-    surface = validation.surface_choice(surface_id, validation.Problems(), DEFAULT_SURFACE)
-    return surface_payload(surface), f"$$f(x, y) = {surface.latex}$$", surface.description
+@guarded
+def on_surface(surface_id, formula):
+    """The map data, formula and description of the chosen surface. A typed formula that is not
+    allowed is explained next to its box, and the previous surface and race stay."""
+    box = {"display": "flex"} if surface_id == CUSTOM else {"display": "none"}
+    try:
+        surface, _ = surface_for(surface_id, formula, validation.Problems())
+    except ValueError as err:
+        return no_update, no_update, no_update, box, str(err)
+    payload = surface_payload(surface)
+    return payload, f"$$f(x, y) = {surface.latex}$$", surface.description, box, ""
 
 
 @guarded
 def on_race_inputs(*values):
-    """Any control changed: run the race (or take it from this worker's cache)."""
+    """Any control changed: run the race (or take it from this worker's cache). A formula that
+    is not allowed changes nothing here: on_surface explains it and the old race stays."""
     problems = validation.Problems()
-    spec = _spec(problems, *values)
+    try:
+        spec = _spec(problems, *values)
+    except ValueError:
+        return no_update, no_update
     return race_payload(race_result(spec), spec.surface), _messages(problems)
 
 
@@ -106,42 +117,42 @@ def _scenario_id(value) -> str | None:
 
 
 def _controls_from(state: link.RaceState) -> list:
-    """Output values that put the controls (outputs 1 to 17 of on_controls) in `state`."""
+    """Output values that put the controls (outputs 1 to 18 of on_controls) in `state`."""
     positions = state.positions()
     overrides = [
         state.overrides.get(_text(i, "opt"), {}).get(_text(i, "hp"))
-        for i in _wildcard_ids(13)
+        for i in _wildcard_ids(14)
     ]
     visible = [o for o in OPTIMIZERS if o not in state.hidden]
-    start = list(state.start or SURFACES[state.surface].start)
+    start = list(state.start or surface_for(state.surface, state.formula, [])[0].start)
     scenario = SCENARIOS.get(state.scenario)
     return [
-        state.surface, state.scenario if scenario else None, start,
+        state.surface, state.formula or DEFAULT_FORMULA, state.scenario if scenario else None, start,
         *[positions[sid] for sid in SLIDERS], overrides, visible, state.view, state.seed,
         scenario.text if scenario else "",
     ]
 
 
-def _state_from_controls(surface_id, scenario, start, positions, override_ids, override_values,
+def _state_from_controls(surface_id, formula, scenario, start, positions, override_ids, override_values,
                          visible, view, seed, problems) -> link.RaceState:
-    spec = race_spec(surface_id, start, positions, override_ids, override_values, seed, problems)
+    spec = race_spec(surface_id, formula, start, positions, override_ids, override_values, seed, problems)
     values = {sid: validation.slider_value(sid, p, problems) for sid, p in zip(SLIDERS, positions)}
     overrides = validation.overrides(validation.override_entries(override_ids, override_values), problems)
     visible = visible if isinstance(visible, list) else list(OPTIMIZERS)
     hidden = tuple(o for o in OPTIMIZERS if o not in visible)
     return link.RaceState(
         spec.surface_id, spec.start, values, overrides, hidden,
-        view if view in link.VIEWS else "grid", _scenario_id(scenario), spec.seed,
+        view if view in link.VIEWS else "grid", _scenario_id(scenario), spec.seed, spec.formula,
     )
 
 
 @guarded
-def on_controls(search, scenario, surface_id, start, *rest):
+def on_controls(search, scenario, surface_id, formula, start, *rest):
     """Keep the controls and the link in step (see the module docstring)."""
     *positions, override_values, visible, view, seed, override_ids = rest
     problems = validation.Problems()
-    trigger = ctx.triggered_id if ctx else None
-    keep = _unchanged()[1:18]  # the controls, unchanged
+    trigger = ctx.triggered_id
+    keep = _unchanged()[1:19]  # the controls, unchanged
     if trigger in (None, "url"):
         state = link.decode(search, DEFAULT_SURFACE, problems, {k: s.state for k, s in SCENARIOS.items()})
         return [no_update, *_controls_from(state), _messages(problems)]
@@ -150,8 +161,11 @@ def on_controls(search, scenario, surface_id, start, *rest):
             return [no_update, *keep[:-1], "", no_update]
         state = SCENARIOS[scenario].state
         return [link.encode(state), *_controls_from(state), _messages(problems)]
-    state = _state_from_controls(surface_id, scenario, start, positions, override_ids, override_values,
-                                 visible, view, seed, problems)
+    try:
+        state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids,
+                                     override_values, visible, view, seed, problems)
+    except ValueError:  # a typed formula that is not allowed: on_surface says why
+        return [no_update, *keep, no_update]
     if trigger == "surface":
         state = state.with_surface(state.surface)
         return [link.encode(state), *_controls_from(state), _messages(problems)]
@@ -162,9 +176,12 @@ def on_controls(search, scenario, surface_id, start, *rest):
 def on_explorer_inputs(*values):
     """The learning-rate explorer for the race's settings (its own sweep, cached per worker)."""
     problems = validation.Problems()
-    spec = _spec(problems, *values)
+    try:
+        spec = _spec(problems, *values)
+    except ValueError:  # a custom formula that is not allowed: nothing to explore
+        return _unchanged()
     sweep = lr_sweep(spec)
-    current = validation.slider_value("lr", values[2], problems)
+    current = validation.slider_value("lr", values[3], problems)  # values: surface, formula, start, lr…
     return (
         explorer_figure(sweep, spec.surface, current),
         best_learning_rates(sweep, spec.surface),
@@ -191,8 +208,11 @@ def on_tune(n_clicks, best):
 def on_live_step(step, *values):
     """The numbers behind the update shown in the animation, for the equation cards."""
     problems = validation.Problems()
-    spec = _spec(problems, *values)
     if isinstance(step, bool) or not isinstance(step, (int, float)):
+        return no_update, no_update
+    try:
+        spec = _spec(problems, *values)
+    except ValueError:
         return no_update, no_update
     return live_numbers(race_result(spec), int(min(max(step, 1), spec.steps))), no_update
 
@@ -210,7 +230,10 @@ def on_export(_csv, _json, _html, view, *values):
     if ctx.triggered_id not in EXPORTS or not ctx.triggered[0].get("value"):
         return _unchanged()
     problems = validation.Problems()
-    spec = _spec(problems, *values)
+    try:
+        spec = _spec(problems, *values)
+    except ValueError as err:
+        return no_update, _messages([str(err)])
     build, extension, mime = EXPORTS[ctx.triggered_id]
     result = race_result(spec)
     content = (build(result, spec.surface, view if view in ("grid", "overlay") else "grid")
@@ -224,7 +247,10 @@ def register_callbacks(app) -> None:
         Output("surface-data", "data"),
         Output("surface-formula", "children"),
         Output("surface-description", "children"),
+        Output("formula-box", "style"),
+        Output("formula-error", "children"),
         Input("surface", "value"),
+        Input("formula", "value"),
     )(on_surface)
 
     app.callback(
@@ -236,6 +262,7 @@ def register_callbacks(app) -> None:
     app.callback(
         Output("link", "data"),
         Output("surface", "value"),
+        Output("formula", "value"),
         Output("scenario", "value"),
         Output("start-point", "data"),
         *[Output(f"slider-{sid}", "value") for sid in SLIDERS],
@@ -248,6 +275,7 @@ def register_callbacks(app) -> None:
         Input("url", "search"),
         Input("scenario", "value"),
         Input("surface", "value"),
+        Input("formula", "value"),
         Input("start-point", "data"),
         *[Input(f"slider-{sid}", "value") for sid in SLIDERS],
         Input(OVERRIDE, "value"),

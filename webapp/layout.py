@@ -11,7 +11,7 @@ from surfaces import SURFACES
 
 from .controls import SLIDERS
 from .explorer import BAND_COLORS, BANDS
-from .race import DEFAULT_SURFACE, KEEPS_OWN
+from .race import CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, KEEPS_OWN
 from .scenarios import SCENARIOS
 from .theme import OPTIMIZER_COLORS
 SPEEDS = [(25, "25 steps/s"), (50, "50 steps/s"), (100, "100 steps/s"), (200, "200 steps/s"),
@@ -65,6 +65,12 @@ def _controls() -> html.Aside:
     return html.Aside(
         className="controls",
         children=[
+            html.H2("Lessons"),
+            dcc.Dropdown(
+                id="scenario", className="scenario-menu", clearable=True, searchable=False,
+                placeholder="Choose a ready lesson…",
+                options=[{"label": s.title, "value": s.id} for s in SCENARIOS.values()],
+            ),
             html.H2("Hyperparameters"),
             html.P("Shared by every optimizer that has them.", className="hint"),
             *[_slider(k) for k in ("lr", "gamma", "rho", "beta1", "beta2", "eps")],
@@ -209,14 +215,16 @@ def build_layout() -> html.Div:
                     html.H1("Optimizer Race"),
                     dcc.Dropdown(
                         id="surface", className="surface-menu", clearable=False, searchable=False,
-                        options=[{"label": s.name, "value": s.id} for s in SURFACES.values()],
+                        options=[{"label": s.name, "value": s.id} for s in SURFACES.values()]
+                        + [{"label": "Your formula…", "value": CUSTOM}],
                         value=DEFAULT_SURFACE,
                     ),
-                    dcc.Dropdown(
-                        id="scenario", className="scenario-menu", clearable=True, searchable=False,
-                        placeholder="Lessons…",
-                        options=[{"label": s.title, "value": s.id} for s in SCENARIOS.values()],
-                    ),
+                    html.Div(id="formula-box", className="formula-box", style={"display": "none"}, children=[
+                        dcc.Input(id="formula", type="text", value=DEFAULT_FORMULA, debounce=True,
+                                  placeholder="f(x, y), e.g. x^2 + 10*y^2", maxLength=300,
+                                  spellCheck="false", autoComplete="off", className="formula-input"),
+                        html.Span(id="formula-error", className="formula-error", role="alert"),
+                    ]),
                     html.Div(className="surface-info", children=[
                         dcc.Markdown(id="surface-formula", mathjax=True, className="surface-formula"),
                         html.P(id="surface-description", className="surface-description"),

@@ -12,6 +12,7 @@ import numpy as np
 
 from optimizers import OPTIMIZERS, RolloutResult
 from surfaces import Surface
+from surfaces.formula import stop_reason
 
 from .theme import OPTIMIZER_COLORS
 
@@ -40,6 +41,21 @@ def _point(p) -> list[float]:
     return [float(p[0]), float(p[1])]
 
 
+def surface_key(surface: Surface) -> str:
+    """Tells surfaces apart in the browser (every custom surface has the id "custom")."""
+    return surface.id if surface.id != "custom" else f"custom:{surface.expr}"
+
+
+def _stop_reasons(result: RolloutResult, surface: Surface) -> list[str]:
+    reasons = []
+    for point in result.rejected or [None] * len(result.names):
+        try:
+            reasons.append(stop_reason(surface, point) if point is not None else "")
+        except ValueError:
+            reasons.append("")
+    return reasons
+
+
 def surface_payload(surface: Surface) -> dict:
     """The surface as the map needs it: domain, minima, and log-spaced loss levels on a grid.
 
@@ -53,7 +69,7 @@ def surface_payload(surface: Surface) -> dict:
     with np.errstate(all="ignore"):
         levels = np.log10(np.maximum(gap, 0.0) + floor)
     return {
-        "id": surface.id,
+        "id": surface_key(surface),
         "name": surface.name,
         "description": surface.description,
         "latex": surface.latex,
@@ -76,7 +92,7 @@ def race_payload(result: RolloutResult, surface: Surface) -> dict:
     log chart) packed as float32, and the arrival/divergence steps."""
     gaps = np.maximum(result.losses - surface.f_min, 0.0)
     return {
-        "surface_id": result.surface_id,
+        "surface_id": surface_key(surface),
         "start": _point(result.start),
         "steps": result.steps,
         "f_min": float(surface.f_min),
@@ -90,6 +106,7 @@ def race_payload(result: RolloutResult, surface: Surface) -> dict:
         "paths": pack_float32(result.paths),  # (n, steps + 1, 2), row-major
         "gaps": pack_float32(gaps),  # (n, steps + 1)
         "diverged_at": result.diverged_at.tolist(),
+        "stop_reasons": _stop_reasons(result, surface),
         "arrived_at": result.arrived_at.tolist(),
         "ranking": result.ranking(),
     }

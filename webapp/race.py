@@ -13,7 +13,8 @@ from functools import lru_cache
 import numpy as np
 
 from optimizers import OPTIMIZERS, RolloutResult, SweepResult, rollout, sweep
-from surfaces import SURFACES, Surface
+from surfaces import SURFACES, Surface, surface_from_formula
+from surfaces.formula import normalise_formula
 
 from . import validation
 from .controls import HYPERPARAMETER_SLIDERS, SLIDERS
@@ -24,6 +25,19 @@ from .controls import HYPERPARAMETER_SLIDERS, SLIDERS
 KEEPS_OWN = {"adadelta": {"lr", "eps"}}
 SWEEP_LRS = tuple(np.logspace(-5, 1, 64))  # the explorer's learning rates
 DEFAULT_SURFACE = "rosenbrock"
+CUSTOM = "custom"  # the surface menu's entry for a typed formula
+DEFAULT_FORMULA = "x^2/4 + y^2 + sin(3*x)*cos(2*y)"
+
+
+def surface_for(surface_id, formula, problems: validation.Problems) -> tuple[Surface, str]:
+    """The surface the menu (and, for "custom", the formula box) names, and the normalised
+    formula ("" for a built-in). A custom formula that is not allowed raises ValueError with
+    the reason in plain words; an unknown id falls back to the default surface."""
+    if surface_id == CUSTOM:
+        text = formula if isinstance(formula, str) and formula.strip() else DEFAULT_FORMULA
+        normalised = normalise_formula(text)
+        return surface_from_formula(normalised), normalised
+    return validation.surface_choice(surface_id, problems, DEFAULT_SURFACE), ""
 
 
 def race_settings(shared: dict[str, float], overrides: dict[str, dict[str, float]]) -> dict:
@@ -47,6 +61,7 @@ class RaceSpec:
     """Everything that determines a race, validated and hashable."""
 
     surface_id: str
+    formula: str  # the normalised formula of a custom surface, "" for a built-in
     start: tuple[float, float]
     settings: tuple  # frozen {optimizer: {hyperparameter: value}}
     steps: int
@@ -56,23 +71,25 @@ class RaceSpec:
 
     @property
     def surface(self) -> Surface:
-        return SURFACES[self.surface_id]
+        return surface_from_formula(self.formula) if self.formula else SURFACES[self.surface_id]
 
     def settings_dict(self) -> dict:
         return {oid: dict(hp) for oid, hp in self.settings}
 
 
-def race_spec(surface_id, start, positions, override_ids, override_values, seed,
+def race_spec(surface_id, formula, start, positions, override_ids, override_values, seed,
               problems: validation.Problems) -> RaceSpec:
     """The race the controls describe. `positions` are the sliders' positions in SLIDERS order;
-    anything unusable is replaced (and said in `problems`)."""
-    surface = validation.surface_choice(surface_id, problems, DEFAULT_SURFACE)
+    anything unusable is replaced (and said in `problems`); a custom formula that is not allowed
+    raises ValueError."""
+    surface, formula = surface_for(surface_id, formula, problems)
     positions = list(positions) + [None] * (len(SLIDERS) - len(positions))
     values = {sid: validation.slider_value(sid, pos, problems) for sid, pos in zip(SLIDERS, positions)}
     overrides = validation.overrides(validation.override_entries(override_ids, override_values), problems)
     shared = {k: values[k] for k in HYPERPARAMETER_SLIDERS}
     return RaceSpec(
         surface.id,
+        formula,
         validation.start_point(start, surface, problems),
         _freeze(race_settings(shared, overrides)),
         values["steps"],
@@ -103,5 +120,5 @@ def lr_sweep(spec: RaceSpec) -> SweepResult:
     """Final losses over the explorer's learning rates with everything else as in `spec`. The
     learning rates themselves do not matter here, so a learning-rate change hits the cache."""
     settings = {oid: {k: v for k, v in hp.items() if k != "lr"} for oid, hp in spec.settings_dict().items()}
-    return _lr_sweep(RaceSpec(spec.surface_id, spec.start, _freeze(settings), spec.steps,
+    return _lr_sweep(RaceSpec(spec.surface_id, spec.formula, spec.start, _freeze(settings), spec.steps,
                               spec.noise, spec.batch_size, spec.seed))

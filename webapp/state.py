@@ -15,6 +15,7 @@ from optimizers import HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
 from .controls import SLIDERS
+from .race import CUSTOM, DEFAULT_FORMULA, surface_for
 
 VIEWS = ("grid", "overlay", "3d")
 MAX_QUERY = 4000
@@ -30,16 +31,17 @@ class RaceState:
     view: str = "grid"
     scenario: str | None = None
     seed: int = 0
+    formula: str = ""  # the typed formula when surface is "custom"
 
     def positions(self) -> dict[str, float]:
-        """Every slider's position: the value's, clamped, or the default position."""
-        surface = SURFACES[self.surface]
+        """Every slider's position: the value's, clamped, or the default position (for the
+        learning rate, the surface's own; a custom formula that is not allowed raises ValueError)."""
         out = {}
         for sid, slider in SLIDERS.items():
             if sid in self.values:
                 out[sid] = slider.position(self.values[sid])
             elif sid == "lr":
-                out[sid] = slider.position(surface.lr)
+                out[sid] = slider.position(surface_for(self.surface, self.formula, [])[0].lr)
             else:
                 out[sid] = slider.default
         return out
@@ -57,6 +59,8 @@ def _fmt(v: float) -> str:
 def encode(state: RaceState) -> str:
     """The query string (with its leading '?') for a state."""
     q: list[tuple[str, str]] = [("surface", state.surface)]
+    if state.surface == CUSTOM:
+        q.append(("f", state.formula or DEFAULT_FORMULA))
     if state.scenario:
         q.append(("scenario", state.scenario))
     if state.start is not None:
@@ -71,7 +75,7 @@ def encode(state: RaceState) -> str:
         q.append(("view", state.view))
     if state.seed:
         q.append(("seed", str(state.seed)))
-    return "?" + urlencode(q, safe=",:.")
+    return "?" + urlencode(q, safe=",:.^*()")
 
 
 def _float(text: str) -> float | None:
@@ -94,17 +98,17 @@ def decode(search: str | None, default_surface: str, problems: list[str],
     if scenarios and params.get("scenario") in scenarios and set(params) <= {"scenario", "surface"}:
         return scenarios[params["scenario"]]
     surface = params.get("surface", default_surface)
-    if surface not in SURFACES:
+    if surface not in SURFACES and surface != CUSTOM:
         problems.append(f"the link names an unknown surface {surface[:40]!r}")
         surface = default_surface
+    formula = params.get("f", DEFAULT_FORMULA)[:1000] if surface == CUSTOM else ""
     start = None
     if "x" in params or "y" in params:
         x, y = _float(params.get("x")), _float(params.get("y"))
         if x is None or y is None:
             problems.append("the link's start point is not a pair of numbers")
         else:
-            (x0, x1), (y0, y1) = SURFACES[surface].domain
-            start = (min(max(x, x0), x1), min(max(y, y0), y1))
+            start = (x, y)  # clamped into the surface's domain when the race is built
     values = {}
     for sid, slider in SLIDERS.items():
         if sid in params:
@@ -133,4 +137,4 @@ def decode(search: str | None, default_surface: str, problems: list[str],
     seed_value = _float(params.get("seed", "0"))
     seed = int(seed_value) if seed_value is not None and 0 <= seed_value < 2**31 else 0
     scenario = params.get("scenario")
-    return RaceState(surface, start, values, overrides, hidden, view, scenario, seed)
+    return RaceState(surface, start, values, overrides, hidden, view, scenario, seed, formula)
