@@ -4,6 +4,7 @@ Chromium (no GPU):
 - animation frame interval with nine 1000-step paths, in both views (bar: median ≤ 18 ms,
   p95 ≤ 35 ms, contour still drawn);
 - time from a slider change to the first frame of the new race (bar: p95 ≤ 300 ms);
+- time from a slider change to the redrawn learning-rate explorer (a 64-value sweep of all nine);
 - bytes on the wire per race update (bar: ≤ 150 kB) against the once-per-surface grid;
 - requests that leave the app's own server (bar: none).
 
@@ -84,6 +85,16 @@ def set_prop_and_wait(driver, component: str, prop: str, value) -> float:
     return shown - t0
 
 
+def explorer_latency(driver, slider: str, value) -> float:
+    """ms from a slider change to the learning-rate explorer drawn again with the new sweep."""
+    t0 = driver.execute_script(
+        "const t0 = performance.now();"
+        "window.dash_clientside.set_props(arguments[0], {value: arguments[1]});"
+        "return t0;", slider, value)
+    drawn = wait_for(driver, f"const t = window.OptimizerRaceExplorer.drawnAt; return t > {t0} && t;", 60)
+    return drawn - t0
+
+
 def frame_intervals(driver, view: str, speed: int) -> tuple[list[float], int]:
     driver.execute_script(
         "document.querySelector('#view input[value=' + arguments[0] + ']').click();", view)
@@ -138,6 +149,10 @@ def main() -> None:
             latencies.append(set_prop_and_wait(driver, "slider-lr", "value", -3.0 + 0.05 * (i % 2 + 1)))
         per_race = race_transfers(driver)
 
+        # the explorer: a noise change means a new sweep (a learning-rate change does not)
+        driver.execute_script("document.getElementById('explorer').scrollIntoView()")
+        sweeps = [explorer_latency(driver, "slider-noise", 0.1 * (i % 2 + 1)) for i in range(max(4, args.rounds // 4))]
+
         driver.execute_script("performance.clearResourceTimings()")
         set_prop_and_wait(driver, "surface", "value", "beale")
         per_surface = race_transfers(driver)
@@ -153,6 +168,8 @@ def main() -> None:
               f"contour paths drawn: {contours}   (bar: median ≤ 18, p95 ≤ 35)")
     print(f"  slider change → first frame of the new race: median {statistics.median(latencies):5.1f} ms, "
           f"p95 {percentile(latencies, 0.95):5.1f} ms over {len(latencies)} changes   (bar: p95 ≤ 300)")
+    print(f"  slider change → explorer redrawn (sweep of 64 η × 9 optimizers × 1000 steps): median "
+          f"{statistics.median(sweeps):6.1f} ms, p95 {percentile(sweeps, 0.95):6.1f} ms over {len(sweeps)} changes")
     wire = [t["wire"] for t in per_race]
     decoded = [t["decoded"] for t in per_race]
     print(f"  bytes per race update: {max(wire) / 1000:.1f} kB on the wire (max of {len(wire)}), "

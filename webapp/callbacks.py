@@ -360,6 +360,11 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )
     app.clientside_callback(
+        ClientsideFunction("race", "explorerShown"),
+        Output("explorer-shown", "data"),
+        Input("explorer-graph", "figure"),
+    )
+    app.clientside_callback(
         ClientsideFunction("race", "showLive"),
         Output("live-shown", "data"),
         Input("live-data", "data"),

@@ -181,6 +181,7 @@ def _explorer() -> html.Section:
             ] + [html.Span("★ best learning rate (η*)")]),
             dcc.Graph(id="explorer-graph", className="explorer-graph", config={"displayModeBar": False}),
             dcc.Store(id="explorer-best"),
+            dcc.Store(id="explorer-shown"),
         ],
     )
 
