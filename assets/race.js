@@ -178,11 +178,17 @@
       },
       pushLink: function (search) {
         if (typeof search !== "string" || search.charAt(0) !== "?") return window.dash_clientside.no_update;
-        const url = new URL(window.location.href);
-        const next = new URL(url.pathname + search, url.origin);
+        const here = new URL(window.location.href);
+        const next = new URL(here.pathname + search, here.origin);
         const s = P.state();
-        if (!s.playing && s.steps) next.searchParams.set("step", String(s.step));
-        if (next.href !== url.href) window.history.pushState({}, "", next.href);
+        if (!s.playing && s.steps && here.searchParams.has("step")) next.searchParams.set("step", String(s.step));
+        const bare = (u) => {
+          const c = new URL(u.href);
+          c.searchParams.delete("step");
+          return c.search;
+        };
+        if (bare(next) === bare(here)) return search; // the controls were set from this very link
+        window.history.pushState({}, "", next.href);
         return search;
       },
       explorerShown: function (figure) {

@@ -117,11 +117,11 @@ def _scenario_id(value) -> str | None:
 
 
 def _controls_from(state: link.RaceState) -> list:
-    """Output values that put the controls (outputs 1 to 18 of on_controls) in `state`."""
+    """Output values that put the controls (all outputs of on_apply but the last) in `state`."""
     positions = state.positions()
     overrides = [
         state.overrides.get(_text(i, "opt"), {}).get(_text(i, "hp"))
-        for i in _wildcard_ids(14)
+        for i in _wildcard_ids(13)
     ]
     visible = [o for o in OPTIMIZERS if o not in state.hidden]
     start = list(state.start or surface_for(state.surface, state.formula, [])[0].start)
@@ -147,29 +147,38 @@ def _state_from_controls(surface_id, formula, scenario, start, positions, overri
 
 
 @guarded
-def on_controls(search, scenario, surface_id, formula, start, *rest):
-    """Keep the controls and the link in step (see the module docstring)."""
+def on_apply(search, scenario, surface_id, formula, start, *rest):
+    """A link (on load or the back button), a lesson or a new surface sets the controls."""
     *positions, override_values, visible, view, seed, override_ids = rest
     problems = validation.Problems()
     trigger = ctx.triggered_id
-    keep = _unchanged()[1:19]  # the controls, unchanged
     if trigger in (None, "url"):
         state = link.decode(search, DEFAULT_SURFACE, problems, {k: s.state for k, s in SCENARIOS.items()})
-        return [no_update, *_controls_from(state), _messages(problems)]
+        return [*_controls_from(state), _messages(problems)]
     if trigger == "scenario":
         if _scenario_id(scenario) is None:  # cleared: the race stays, the lesson text goes
-            return [no_update, *keep[:-1], "", no_update]
-        state = SCENARIOS[scenario].state
-        return [link.encode(state), *_controls_from(state), _messages(problems)]
-    try:
+            unchanged = _unchanged()
+            unchanged[-2] = ""
+            return unchanged
+        return [*_controls_from(SCENARIOS[scenario].state), _messages(problems)]
+    try:  # a new surface: its own start and learning rate, the other settings kept
         state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids,
                                      override_values, visible, view, seed, problems)
     except ValueError:  # a typed formula that is not allowed: on_surface says why
-        return [no_update, *keep, no_update]
-    if trigger == "surface":
-        state = state.with_surface(state.surface)
-        return [link.encode(state), *_controls_from(state), _messages(problems)]
-    return [link.encode(state), *keep, _messages(problems)]
+        return _unchanged()
+    return [*_controls_from(state.with_surface(state.surface)), _messages(problems)]
+
+
+@guarded
+def on_link(surface_id, formula, scenario, start, *rest):
+    """Any control changed: the link that reproduces the race (the browser pushes it)."""
+    *positions, override_values, visible, view, seed, override_ids = rest
+    try:
+        state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids,
+                                     override_values, visible, view, seed, validation.Problems())
+    except ValueError:
+        return no_update
+    return link.encode(state)
 
 
 @guarded
@@ -259,32 +268,28 @@ def register_callbacks(app) -> None:
         *RACE_INPUTS,
     )(on_race_inputs)
 
+    controls = [
+        ("surface", "value"), ("formula", "value"), ("scenario", "value"), ("start-point", "data"),
+        *[(f"slider-{sid}", "value") for sid in SLIDERS], (OVERRIDE, "value"), ("visible", "value"),
+        ("view", "value"), ("btn-reseed", "n_clicks"),
+    ]
     app.callback(
-        Output("link", "data"),
-        Output("surface", "value"),
-        Output("formula", "value"),
-        Output("scenario", "value"),
-        Output("start-point", "data"),
-        *[Output(f"slider-{sid}", "value") for sid in SLIDERS],
-        Output(OVERRIDE, "value"),
-        Output("visible", "value"),
-        Output("view", "value"),
-        Output("btn-reseed", "n_clicks"),
+        *[Output(c, p) for c, p in controls],
         Output("scenario-text", "children"),
         Output("messages", "children", allow_duplicate=True),
         Input("url", "search"),
         Input("scenario", "value"),
         Input("surface", "value"),
-        Input("formula", "value"),
-        Input("start-point", "data"),
-        *[Input(f"slider-{sid}", "value") for sid in SLIDERS],
-        Input(OVERRIDE, "value"),
-        Input("visible", "value"),
-        Input("view", "value"),
-        Input("btn-reseed", "n_clicks"),
+        *[State(c, p) for c, p in controls if c not in ("surface", "scenario")],
         State(OVERRIDE, "id"),
         prevent_initial_call="initial_duplicate",
-    )(on_controls)
+    )(on_apply)
+    app.callback(
+        Output("link", "data"),
+        *[Input(c, p) for c, p in controls],
+        State(OVERRIDE, "id"),
+        prevent_initial_call=True,
+    )(on_link)
 
     app.callback(
         Output("explorer-graph", "figure"),
