@@ -23,6 +23,7 @@ from webapp.export import (
 )
 from webapp.payload import race_payload, surface_payload
 from webapp.race import race_settings
+from tests.conftest import requested_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEN = datetime(2026, 3, 14, 15, 9, 26, tzinfo=timezone.utc)
@@ -320,15 +321,6 @@ def painted_pixels(driver, graph_id):
         return n;""",
         graph_id,
     )
-
-
-def requested_urls(driver):
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
 
 
 @pytest.mark.browser
