@@ -1,10 +1,10 @@
 """Thin callbacks: check the inputs, call the pure core, return data. Figures of the race and
 its animation are built in the browser from that data (assets/player.js, assets/race.js).
 
-One callback owns the controls and the link together (Dash allows a cycle only within one
-callback): a link, a scenario or a surface change sets the controls; any other control change
-writes the link. dcc.Location only reads the address (on load and on the back button); the
-browser glue pushes new links itself, so the animation step can live in the link as well.
+The controls and the link: `on_apply` sets the controls from a link (on load and on the back
+button), a lesson or a new surface; `on_link` turns any control change into a link, which the
+browser glue pushes (dcc.Location only reads the address, so the paused animation step can live
+in the link as well). A slider change therefore races at once, without waiting for either.
 """
 
 from __future__ import annotations
@@ -154,7 +154,11 @@ def on_apply(search, scenario, surface_id, formula, start, *rest):
     trigger = ctx.triggered_id
     if trigger in (None, "url"):
         state = link.decode(search, DEFAULT_SURFACE, problems, {k: s.state for k, s in SCENARIOS.items()})
-        return [*_controls_from(state), _messages(problems)]
+        try:
+            return [*_controls_from(state), _messages(problems)]
+        except ValueError as err:  # the link's formula is not allowed
+            problems.append(f"The link's formula was not used: {err}")
+            return [*_controls_from(link.RaceState(DEFAULT_SURFACE)), _messages(problems)]
     if trigger == "scenario":
         if _scenario_id(scenario) is None:  # cleared: the race stays, the lesson text goes
             unchanged = _unchanged()
