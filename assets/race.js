@@ -191,12 +191,20 @@
         window.history.pushState({}, "", next.href);
         return search;
       },
+      explorerLine: function (position) {
+        if (typeof position === "number") explorer.lrPosition = position;
+        placeExplorerLine();
+        return explorer.lrPosition;
+      },
       explorerShown: function (figure) {
         // for the browser benchmark: when the explorer was last drawn
         const gd = P.graphDiv("explorer-graph");
         if (gd && gd.on && !gd.__raceTimed) {
           gd.__raceTimed = true;
-          gd.on("plotly_afterplot", () => (explorer.drawnAt = performance.now()));
+          gd.on("plotly_afterplot", () => {
+            explorer.drawnAt = performance.now();
+            placeExplorerLine();
+          });
         }
         return figure ? performance.now() : null;
       },
@@ -207,8 +215,32 @@
     },
   });
 
+  // The race's learning rate on the explorer: a line drawn over the figure (a Plotly shape would
+  // make Dash redraw the whole figure each time the slider moves).
+  const explorer = { drawnAt: 0, lrPosition: null };
+  function placeExplorerLine() {
+    const gd = P.graphDiv("explorer-graph");
+    const fl = gd && gd._fullLayout;
+    if (!fl || !fl.xaxis || !fl.yaxis2 || explorer.lrPosition === null) return;
+    let line = gd.querySelector(".explorer-line");
+    if (!line) {
+      line = document.createElement("div");
+      line.className = "explorer-line";
+      line.innerHTML = '<span class="explorer-line-label"></span>';
+      gd.appendChild(line);
+    }
+    const xa = fl.xaxis;
+    const x = xa._offset + xa.l2p(explorer.lrPosition);
+    const top = fl.yaxis._offset;
+    const inside = x >= xa._offset && x <= xa._offset + xa._length;
+    line.style.display = inside ? "block" : "none";
+    line.style.left = x + "px";
+    line.style.top = top + "px";
+    line.style.height = fl.yaxis2._offset + fl.yaxis2._length - top + "px";
+    line.firstChild.textContent = "race: η = " + P.fmt(Math.pow(10, explorer.lrPosition));
+  }
+
   // Tests and the browser benchmark drive and read the player through this name.
-  const explorer = { drawnAt: 0 };
   window.OptimizerRace = P;
   window.OptimizerRaceExplorer = explorer;
 })();

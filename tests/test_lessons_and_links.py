@@ -121,7 +121,7 @@ def test_tuning_gives_every_optimizer_a_good_rate_and_all_arrive_on_the_bowl():
 @pytest.mark.parametrize("sid", list(SURFACES))
 def test_explorer_draws_for_every_surface(sid):
     spec = race_spec(sid, None, None, [], None, None, 0, Problems())
-    fig = explorer_figure(lr_sweep(spec), spec.surface, 0.01)
+    fig = explorer_figure(lr_sweep(spec), spec.surface)
     import json
 
     json.dumps(fig, allow_nan=False)

@@ -194,9 +194,8 @@ def on_explorer_inputs(*values):
     except ValueError:  # a custom formula that is not allowed: nothing to explore
         return _unchanged()
     sweep = lr_sweep(spec)
-    current = validation.slider_value("lr", values[3], problems)  # values: surface, formula, start, lr…
     return (
-        explorer_figure(sweep, spec.surface, current),
+        explorer_figure(sweep, spec.surface),
         best_learning_rates(sweep, spec.surface),
         explorer_notes(sweep, spec.surface),
     )
@@ -295,11 +294,15 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )(on_link)
 
+    # The sweep does not depend on the learning rate: a learning-rate change only moves the
+    # explorer's "race: η" line, drawn by the browser over the figure (explorerLine).
+    explorer_inputs = [State(i.component_id, i.component_property) if i.component_id == "slider-lr" else i
+                       for i in RACE_INPUTS]
     app.callback(
         Output("explorer-graph", "figure"),
         Output("explorer-best", "data"),
         Output("explorer-notes", "children"),
-        *RACE_INPUTS,
+        *explorer_inputs,
         running=[(Output("explorer-status", "children"), "Sweeping 64 learning rates × 9 optimizers…", "")],
     )(on_explorer_inputs)
 
@@ -367,6 +370,11 @@ def register_callbacks(app) -> None:
         Output("link-pushed", "data"),
         Input("link", "data"),
         prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("race", "explorerLine"),
+        Output("explorer-line", "data"),
+        Input("slider-lr", "value"),
     )
     app.clientside_callback(
         ClientsideFunction("race", "explorerShown"),

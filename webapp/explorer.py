@@ -60,9 +60,10 @@ def _fmt(v: float) -> str:
     return f"{v:.2g}"
 
 
-def explorer_figure(sw: SweepResult, surface: Surface, current_lr: float) -> dict:
+def explorer_figure(sw: SweepResult, surface: Surface) -> dict:
     """Two panels sharing the learning-rate axis: final f − f_min per optimizer (diverged runs as
-    ✕ along the top), and the band of every run."""
+    ✕ along the top), and the band of every run. (The race's own learning rate is marked by the
+    browser over this figure, so moving it needs no new figure.)"""
     codes, best = bands(sw, surface)
     gap = np.maximum(sw.final_loss - surface.f_min, LOSS_FLOOR)
     finite = gap[sw.diverged_at < 0]
@@ -109,10 +110,7 @@ def explorer_figure(sw: SweepResult, surface: Surface, current_lr: float) -> dic
         "xaxis": "x", "yaxis": "y2", "showlegend": False, "hoverinfo": "skip",
         "marker": {"symbol": "star", "size": 11, "color": "#ffffff", "line": {"color": "#1f2630", "width": 1}},
     })
-    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": current_lr, "x1": current_lr,
-               "y0": 0, "y1": 1, "line": {"color": "#1f2630", "width": 1.5, "dash": "dash"}}]
-    annotations = [{"x": math.log10(current_lr), "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom",
-                    "text": f"race: η = {_fmt(current_lr)}", "showarrow": False, "font": {"size": 11}}]
+    shapes, annotations = [], []
     limit = surface.gd_lr_limit
     if limit is not None:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": limit, "x1": limit, "y0": 0,
@@ -128,6 +126,7 @@ def explorer_figure(sw: SweepResult, surface: Surface, current_lr: float) -> dic
             "hovermode": "closest",
             "clickmode": "event",
             "dragmode": False,
+            "meta": {"surface": sw.surface_id},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "#ffffff",
             "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#1f2630"},
