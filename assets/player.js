@@ -109,11 +109,21 @@
     this.draw = draw;
     this.canvas = null;
     this.hooked = null;
+    this.retry = null;
   }
 
   Overlay.prototype.render = function () {
     const gd = graphDiv(this.graphId);
-    if (!gd || !gd._fullLayout) return;
+    if (!gd || !gd._fullLayout || !gd.on) {
+      // The plot is not drawn yet (a paused race can arrive first): look again shortly.
+      if (!this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          this.render();
+        }, 100);
+      }
+      return;
+    }
     if (!this.canvas || this.canvas.parentNode !== gd) {
       this.canvas = document.createElement("canvas");
       this.canvas.className = "race-overlay";

@@ -7,7 +7,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from surfaces import SURFACES
-from tests.test_app_browser import choose_surface, console_errors, new_race, start, state, wait_for
+from tests.test_app_browser import (choose_surface, console_errors, new_race, painted_pixels, start, state,
+                                    wait_for)
 from webapp.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.browser
@@ -110,6 +111,8 @@ def test_a_copied_link_reproduces_the_race(dash_duo, race_app):
         "return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"), 20, "the race")
     after = state(dash_duo)
     assert after["step"] == 137 and not after["playing"]
+    # paused at step 137 in the overlay view, and drawn (the race may arrive before the plot)
+    wait_for(dash_duo, lambda: painted_pixels(dash_duo, "race-map") > 1000, 10, "paths on the map")
     for key in ("surface", "start", "settings", "noise", "batch_size", "seed", "steps", "view"):
         assert after[key] == before[key], key
     d.execute_script("window.OptimizerRace.setStep(400)")
