@@ -94,8 +94,8 @@ def _check_common(surface, start, steps, noise, batch_size, seed):
     start = surface.start if start is None else start
     try:
         x0, y0 = (float(v) for v in start)
-    except (TypeError, ValueError):
-        raise ValueError(f"start must be a pair of numbers (x, y), not {start!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"start must be a pair of numbers (x, y), not {str(start)[:60]}") from None
     (bx0, bx1), (by0, by1) = surface.escape_box
     if not (math.isfinite(x0) and math.isfinite(y0) and bx0 < x0 < bx1 and by0 < y0 < by1):
         raise ValueError(f"start {start!r} is not a finite point near the surface's domain {surface.domain}")
@@ -103,10 +103,12 @@ def _check_common(surface, start, steps, noise, batch_size, seed):
         if not np.isfinite(surface.f(x0, y0)):
             raise ValueError(f"the loss is not defined at the start ({x0}, {y0})")
     steps = _check_int("steps", steps, 1, MAX_STEPS)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (
-        math.isfinite(noise) and noise >= 0
-    ):
-        raise ValueError(f"noise must be a finite number ≥ 0, not {noise!r}")
+    try:
+        noise_ok = not isinstance(noise, bool) and math.isfinite(float(noise)) and noise >= 0
+    except (TypeError, ValueError, OverflowError):
+        noise_ok = False
+    if not noise_ok:
+        raise ValueError(f"noise must be a finite number ≥ 0, not {str(noise)[:40]}")
     batch_size = _check_int("batch_size", batch_size, 1, N_SAMPLES)
     seed = _check_int("seed", seed, 0, 2**63 - 1)
     return (x0, y0), steps, float(noise), batch_size, seed

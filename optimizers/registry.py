@@ -24,7 +24,10 @@ class Hyperparameter:
         """`value` as a float, or ValueError saying what is wrong with it."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{owner}: {self.key} must be a number, not {value!r}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(f"{owner}: {self.key} must be in {self.range_text}, not a {len(str(value))}-digit number") from None
         ok_low = value >= self.low if self.low_inclusive else value > self.low
         ok_high = value <= self.high if self.high_inclusive else value < self.high
         if not (math.isfinite(value) and ok_low and ok_high):

@@ -232,6 +232,9 @@ BAD_CALLS = [
     (dict(start=(1e9, 0)), "start"),
     (dict(start="here"), "start"),
     (dict(start=(1, 2, 3)), "start"),
+    (dict(start=(10**400, 0)), "start"),  # integers beyond any float, as JSON can carry
+    (dict(noise=10**400), "noise"),
+    (dict(settings={"adam": {"lr": 10**400}}), "lr must be in"),
 ]
 
 

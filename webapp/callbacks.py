@@ -220,7 +220,8 @@ def on_tune(n_clicks, best):
 def on_live_step(step, *values):
     """The numbers behind the update shown in the animation, for the equation cards."""
     problems = validation.Problems()
-    if isinstance(step, bool) or not isinstance(step, (int, float)):
+    step = validation.number(step)
+    if step is None:
         return no_update, no_update
     try:
         spec = _spec(problems, *values)

@@ -18,18 +18,21 @@ class Problems(list):
     """Messages about inputs that were changed or ignored, shown to the user."""
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
     """A finite float from a JSON value, or None (booleans are not numbers here)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float, e.g. 10**400 in the JSON
+        return None
     return value if math.isfinite(value) else None
 
 
 def slider_value(slider_id: str, position: Any, problems: Problems) -> float:
     """The value a slider position stands for, the position clamped to the slider's range."""
     slider = SLIDERS[slider_id]
-    p = _number(position)
+    p = number(position)
     if p is None:
         problems.append(f"{slider.label}: {position!r} is not a number; using the default")
         p = slider.default
@@ -50,7 +53,7 @@ def start_point(value: Any, surface: Surface, problems: Problems) -> tuple[float
     """A start inside the surface's domain: the surface's default start unless `value` is a
     pair of finite numbers (clamped into the domain)."""
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        x, y = _number(value[0]), _number(value[1])
+        x, y = number(value[0]), number(value[1])
         if x is not None and y is not None:
             (x0, x1), (y0, y1) = surface.domain
             return (min(max(x, x0), x1), min(max(y, y0), y1))
@@ -95,7 +98,7 @@ def overrides(entries: Any, problems: Problems) -> dict[str, dict[str, float]]:
 
 
 def seed_value(value: Any, problems: Problems) -> int:
-    v = _number(value)
+    v = number(value)
     if v is None or v != int(v) or not 0 <= v <= MAX_SEED:
         if value is not None:
             problems.append("the noise seed was not a whole number; using 0")
