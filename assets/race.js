@@ -4,6 +4,7 @@
   "use strict";
 
   const P = window.OptimizerRacePlayer;
+  const explorer = { drawnAt: 0, lrPosition: null, visible: false }; // the learning-rate explorer
 
   function sliderText(scale, p) {
     if (p === null || p === undefined) return "";
@@ -55,11 +56,27 @@
     const section = document.querySelector(".equations");
     if (!section || !window.IntersectionObserver) return setTimeout(watchEquations, 300);
     new IntersectionObserver((entries) => {
-      live.visible = entries.some((e) => e.isIntersecting);
+      live.visible = entries.some((e) => e.intersectionRatio > 0);
       requestLive();
-    }).observe(section);
+    }, { threshold: [0, 0.02] }).observe(section); // 0.02: an edge-touching start fires again once in view
   }
   watchEquations();
+
+  // The learning-rate explorer is computed only while it is on screen (a sweep costs the
+  // server several races).
+  function watchExplorer() {
+    const section = document.getElementById("explorer");
+    const setProps = window.dash_clientside && window.dash_clientside.set_props;
+    if (!section || !window.IntersectionObserver || !setProps) return setTimeout(watchExplorer, 300);
+    new IntersectionObserver((entries) => {
+      const visible = entries.some((e) => e.intersectionRatio > 0); // not just touching the edge
+      if (visible !== explorer.visible) {
+        explorer.visible = visible;
+        window.dash_clientside.set_props("explorer-visible", { data: visible });
+      }
+    }, { threshold: [0, 0.02] }).observe(section);
+  }
+  watchExplorer();
 
   function cell(v) {
     return "<td>" + (v === null || v === undefined ? "—" : P.fmt(v)) + "</td>";
@@ -217,7 +234,6 @@
 
   // The race's learning rate on the explorer: a line drawn over the figure (a Plotly shape would
   // make Dash redraw the whole figure each time the slider moves).
-  const explorer = { drawnAt: 0, lrPosition: null };
   function placeExplorerLine() {
     const gd = P.graphDiv("explorer-graph");
     const fl = gd && gd._fullLayout;

@@ -18,7 +18,7 @@ def explorer(duo) -> dict:
     """The explorer figure as drawn: current-η annotation and the band grid's size."""
     return duo.driver.execute_script(
         """const gd = document.querySelector('#explorer-graph .js-plotly-plot');
-        if (!gd || !gd.data) return null;
+        if (!gd || !gd.data || !gd.layout.meta) return null;
         const heat = gd.data.find(t => t.type === 'heatmap');
         const label = document.querySelector('#explorer-graph .explorer-line-label');
         return {surface: gd.layout.meta.surface, race: label ? label.textContent : null,
@@ -30,11 +30,19 @@ def heads(duo) -> list:
         "const r = window.OptimizerRace; return r.state().ids.map((_, i) => r.head(i));")
 
 
-def test_explorer_draws_for_every_surface(dash_duo, race_app):
+def show_explorer(duo):
+    duo.driver.execute_script("document.getElementById('explorer').scrollIntoView()")
+
+
+def test_explorer_draws_only_on_screen_and_for_every_surface(dash_duo, race_app):
     start(dash_duo, race_app)
+    time.sleep(1.0)
+    assert explorer(dash_duo) is None  # off screen: no sweep was asked for
+    show_explorer(dash_duo)
     for sid, surface in SURFACES.items():
         if state(dash_duo)["surface"] != sid:
             choose_surface(dash_duo, sid, surface.name)
+            show_explorer(dash_duo)
         wait_for(dash_duo, lambda: (e := explorer(dash_duo)) and e["surface"] == sid and e, 20,
                  f"the explorer on {sid}")
         e = explorer(dash_duo)
@@ -45,6 +53,7 @@ def test_explorer_draws_for_every_surface(dash_duo, race_app):
 def test_clicking_the_explorer_and_tuning(dash_duo, race_app):
     start(dash_duo, race_app)
     choose_surface(dash_duo, "bowl", "Bowl")
+    show_explorer(dash_duo)
     wait_for(dash_duo, lambda: (e := explorer(dash_duo)) and e["surface"] == "bowl" and e["race"] == "race: η = 0.05",
              20, "explorer")
     d = dash_duo.driver
@@ -155,6 +164,7 @@ def test_live_numbers_and_3d_view(dash_duo, race_app):
 def test_the_gd_limit_is_marked_on_quadratics(dash_duo, race_app):
     start(dash_duo, race_app)
     choose_surface(dash_duo, "ravine", "Ravine")
+    show_explorer(dash_duo)
     wait_for(dash_duo, lambda: dash_duo.driver.execute_script(
         """const gd = document.querySelector('#explorer-graph .js-plotly-plot');
         return gd && gd.layout.annotations.some(a => a.text.includes('2/λmax = 0.2'));"""), 20, "GD limit")

@@ -186,8 +186,12 @@ def on_link(surface_id, formula, scenario, start, *rest):
 
 
 @guarded
-def on_explorer_inputs(*values):
-    """The learning-rate explorer for the race's settings (its own sweep, cached per worker)."""
+def on_explorer_inputs(visible, *values):
+    """The learning-rate explorer for the race's settings (its own sweep, cached per worker).
+    Only while the explorer is on screen: the sweep costs several races, and a class of students
+    moving sliders mostly watches the race; scrolling to the explorer brings it up to date."""
+    if visible is not True:
+        return _unchanged()
     problems = validation.Problems()
     try:
         spec = _spec(problems, *values)
@@ -303,6 +307,7 @@ def register_callbacks(app) -> None:
         Output("explorer-graph", "figure"),
         Output("explorer-best", "data"),
         Output("explorer-notes", "children"),
+        Input("explorer-visible", "data"),
         *explorer_inputs,
         running=[(Output("explorer-status", "children"), "Sweeping 64 learning rates × 9 optimizers…", "")],
     )(on_explorer_inputs)

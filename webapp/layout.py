@@ -182,6 +182,7 @@ def _explorer() -> html.Section:
             dcc.Graph(id="explorer-graph", className="explorer-graph", config={"displayModeBar": False}),
             dcc.Store(id="explorer-best"),
             dcc.Store(id="explorer-shown"),
+            dcc.Store(id="explorer-visible", data=False),
             dcc.Store(id="explorer-line"),
         ],
     )
