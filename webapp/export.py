@@ -38,7 +38,6 @@ import csv
 import html
 import io
 import json
-import math
 import platform
 import re
 import sys
