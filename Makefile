@@ -4,8 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
+WORKERS ?= auto
+THREADS ?= 4
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean serve load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,15 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# A class: waitress in WORKERS processes (default one per core) × THREADS threads; HOST=0.0.0.0
+# lets the students' laptops in. See README, "Serving a class".
+serve: $(VENV)/.runtime
+	$(BIN)/python wsgi.py --host $(HOST) --port $(PORT) --workers $(WORKERS) --threads $(THREADS)
+
+# 40 simulated students against that server on 127.0.0.1 (steady, then burst).
+load: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.load_test --students 40 --changes 50
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.bench_engine
