@@ -23,7 +23,8 @@ from .controls import SLIDERS
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
 from .export import race_csv, race_html, race_json
 from .payload import race_payload, surface_payload
-from .race import CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, lr_sweep, race_result, race_spec, surface_for
+from .race import (CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, lr_sweep, race_result, race_spec, race_with_states,
+                   surface_for)
 from .scenarios import SCENARIOS
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def on_live_step(step, *values):
         spec = _spec(problems, *values)
     except ValueError:
         return no_update, no_update
-    return live_numbers(race_result(spec), int(min(max(step, 1), spec.steps))), no_update
+    return live_numbers(race_with_states(spec), int(min(max(step, 1), spec.steps))), no_update
 
 
 EXPORTS = {

@@ -99,13 +99,24 @@ def race_spec(surface_id, formula, start, positions, override_ids, override_valu
     )
 
 
-@lru_cache(maxsize=32)
-def race_result(spec: RaceSpec) -> RolloutResult:
-    """The race, with every step's state recorded for live numbers (cached per worker)."""
+def _rollout(spec: RaceSpec, record_states: bool) -> RolloutResult:
     return rollout(
         spec.surface, start=spec.start, steps=spec.steps, settings=spec.settings_dict(),
-        noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=True,
+        noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states,
     )
+
+
+@lru_cache(maxsize=32)
+def race_result(spec: RaceSpec) -> RolloutResult:
+    """The race (cached per worker)."""
+    return _rollout(spec, False)
+
+
+@lru_cache(maxsize=8)
+def race_with_states(spec: RaceSpec) -> RolloutResult:
+    """The same race with every step's gradient and state recorded, for the live numbers (asked
+    for only while the equations are on screen, so kept apart from the race's own cache)."""
+    return _rollout(spec, True)
 
 
 @lru_cache(maxsize=16)
