@@ -151,7 +151,7 @@ def test_live_numbers_and_3d_view(dash_duo, race_app):
     d.execute_script("window.scrollTo(0, 0); document.querySelector('#view input[value=\"3d\"]').click()")
     wait_for(dash_duo, lambda: d.execute_script(
         "const gd = document.querySelector('#race-map .js-plotly-plot');"
-        "return gd && gd.data && gd.data[0].type === 'surface'"), 15, "the 3-D figure")
+        "return !!(gd && gd.data && gd.data.length > 1 && gd.data[0].type === 'surface')"), 15, "the 3-D figure")
     d.execute_script("window.OptimizerRace.setStep(50)")
     points = wait_for(dash_duo, lambda: d.execute_script(
         "const gd = document.querySelector('#race-map .js-plotly-plot');"
@@ -167,6 +167,6 @@ def test_the_gd_limit_is_marked_on_quadratics(dash_duo, race_app):
     show_explorer(dash_duo)
     wait_for(dash_duo, lambda: dash_duo.driver.execute_script(
         """const gd = document.querySelector('#explorer-graph .js-plotly-plot');
-        return gd && gd.layout.annotations.some(a => a.text.includes('2/λmax = 0.2'));"""), 20, "GD limit")
+        return !!(gd && gd.layout && (gd.layout.annotations || []).some(a => a.text.includes('2/λmax = 0.2')));"""), 20, "GD limit")
     notes = dash_duo.driver.find_element(By.ID, "explorer-notes").text
     assert "diverges" in notes
