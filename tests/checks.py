@@ -1,4 +1,9 @@
-"""Checks shared by several test files."""
+"""Checks and fixtures' helpers shared by several test files."""
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -11,3 +16,20 @@ def assert_gradient_matches_central_differences(surface, X, Y, h=1e-6):
     atol = 1e-5 * (1 + np.abs(surface.f(X, Y))).max()
     np.testing.assert_allclose(gx, fd_x, atol=atol, rtol=1e-6)
     np.testing.assert_allclose(gy, fd_y, atol=atol, rtol=1e-6)
+
+
+@contextmanager
+def wsgi_server(name: str, workers: int, threads: int):
+    """The classroom server (wsgi.py) on a free loopback port, stopped afterwards; its log goes
+    to $TMPDIR/optimizer-race-<name>-<port>.log."""
+    from benchmarks.load_test import Server, free_port
+
+    port = free_port()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"optimizer-race-{name}-{port}.log"
+    server = Server([sys.executable, "wsgi.py", "--host", "127.0.0.1", "--port", str(port),
+                     "--workers", str(workers), "--threads", str(threads)], port, log)
+    try:
+        server.wait_ready(timeout=90)
+        yield server
+    finally:
+        server.stop()

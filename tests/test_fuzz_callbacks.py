@@ -25,7 +25,6 @@ import math
 import os
 import re
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,8 @@ from hypothesis import strategies as st
 
 from benchmarks.dash_client import (CALLBACK_PATH, Callback, DashApp, Dependency, HttpClient, Response,
                                     loads_strict, stringify_id)
-from benchmarks.load_test import Server, free_port
+from benchmarks.load_test import Server
+from tests.checks import wsgi_server
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BODY = 1_000_000
@@ -94,15 +94,8 @@ def server():
     if os.environ.get("OPTIMIZER_RACE_URL"):
         yield _Running(os.environ["OPTIMIZER_RACE_URL"])
         return
-    port = free_port()
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"optimizer-race-fuzz-{port}.log"
-    srv = Server([sys.executable, "wsgi.py", "--host", "127.0.0.1", "--port", str(port),
-                  "--workers", "1", "--threads", "4"], port, log)
-    try:
-        srv.wait_ready(timeout=90)
+    with wsgi_server("fuzz", workers=1, threads=4) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

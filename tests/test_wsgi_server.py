@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks.dash_client import CALLBACK_PATH, DashApp, HttpClient, Session, loads_strict
 from benchmarks.load_test import Server, free_port
+from tests.checks import wsgi_server
 
 ROOT = Path(__file__).resolve().parents[1]
 posix_only = pytest.mark.skipif(not hasattr(os, "fork"), reason="several workers need fork")
@@ -40,15 +41,8 @@ def _wait(predicate, timeout: float, what: str):
 
 @pytest.fixture(scope="module")
 def served():
-    port = free_port()
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"optimizer-race-wsgi-{port}.log"
-    srv = Server([sys.executable, "wsgi.py", "--host", "127.0.0.1", "--port", str(port),
-                  "--workers", "2", "--threads", "2"], port, log)
-    try:
-        srv.wait_ready(timeout=90)
+    with wsgi_server("wsgi", workers=2, threads=2) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_serves_the_page_and_a_race(served):
