@@ -112,7 +112,8 @@ class Surface:
     # -- facts for the app and the engine ---------------------------------------------------
     @property
     def latex(self) -> str:
-        return sp.latex(self.expr)
+        """The formula in LaTeX, with fractions folded onto one line (so it fits a header)."""
+        return sp.latex(self.expr, fold_short_frac=True, fold_frac_powers=True)
 
     @property
     def is_quadratic(self) -> bool:
