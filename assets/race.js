@@ -4,7 +4,7 @@
   "use strict";
 
   const P = window.OptimizerRacePlayer;
-  const explorer = { drawnAt: 0, lrPosition: null, visible: false }; // the learning-rate explorer
+  const explorer = { drawnAt: 0, lrPosition: null, visible: false, hooked: null }; // the learning-rate explorer
 
   function sliderText(scale, p) {
     if (p === null || p === undefined) return "";
@@ -214,15 +214,24 @@
         return explorer.lrPosition;
       },
       explorerShown: function (figure) {
-        // for the browser benchmark: when the explorer was last drawn
-        const gd = P.graphDiv("explorer-graph");
-        if (gd && gd.on && !gd.__raceTimed) {
-          gd.__raceTimed = true;
-          gd.on("plotly_afterplot", () => {
-            explorer.drawnAt = performance.now();
-            placeExplorerLine();
-          });
-        }
+        // A new explorer figure: once Plotly has drawn it, place the η line again and note the
+        // time (for the browser benchmark). The figure can arrive before its plot exists.
+        const hook = (tries) => {
+          const gd = P.graphDiv("explorer-graph");
+          if (!gd || !gd.on) {
+            if (tries > 0) setTimeout(() => hook(tries - 1), 100);
+            return;
+          }
+          if (explorer.hooked !== gd) {
+            explorer.hooked = gd;
+            gd.on("plotly_afterplot", () => {
+              explorer.drawnAt = performance.now();
+              placeExplorerLine();
+            });
+          }
+          requestAnimationFrame(() => requestAnimationFrame(placeExplorerLine));
+        };
+        hook(50);
         return figure ? performance.now() : null;
       },
       showLive: function (data) {
