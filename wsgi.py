@@ -35,8 +35,9 @@ import socket
 import sys
 import threading
 import time
+import traceback
 
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 16
 CONNECTION_LIMIT = 500  # per worker: 30 browsers keep up to ~6 connections each
 # waitress stops reading a body past this and drops the connection; smaller oversized bodies are
 # read and then refused with a plain 413 by the app (MAX_CONTENT_LENGTH), which every client
@@ -170,8 +171,11 @@ def _worker(sock: socket.socket, threads: int, parent: int) -> None:
     threading.Thread(target=orphan_watch, daemon=True).start()
     try:
         _serve(sock, threads, several=True)
-    finally:
-        os._exit(0)
+    except BaseException:  # e.g. the app fails to import: say why in the log, then exit
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    os._exit(0)
 
 
 def _urls(host: str, port: int) -> list[str]:

@@ -94,14 +94,27 @@ class Response:
     body: bytes  # decoded (decompressed)
     wire_bytes: int  # body bytes as sent, before decompression
     seconds: float
+    _strict: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self, strict: bool = True) -> Any:
-        """The body as JSON; with `strict`, NaN / Infinity / -Infinity raise ValueError."""
-        return loads_strict(self.text) if strict else json.loads(self.text)
+        """The body as JSON; with `strict`, NaN / Infinity / -Infinity raise ValueError. The
+        strict parse is done once per response (a race is ~200 kB: the load generator should
+        not eat the CPU the server is measured on)."""
+        if not strict:
+            return json.loads(self.text)
+        if self._strict is None:
+            try:
+                self._strict = (loads_strict(self.text), None)
+            except ValueError as err:
+                self._strict = (None, err)
+        value, error = self._strict
+        if error is not None:
+            raise error
+        return value
 
 
 def _refuse_constant(name: str):
@@ -327,6 +340,8 @@ class DashApp:
         self.components: dict[str, Component] = {stringify_id(c.id): c for c in comps}
         self.callbacks = [Callback.from_json(d) for d in dependencies]
         self.server_callbacks = [cb for cb in self.callbacks if not cb.clientside]
+        self._concrete: dict[str, list] = {}
+        self._waits: dict[tuple[str, str], bool] = {}
 
     @classmethod
     def fetch(cls, http: HttpClient) -> "DashApp":
@@ -349,6 +364,19 @@ class DashApp:
         """The concrete ids in the layout that `dep` refers to (several for a pattern)."""
         if not dep.is_pattern:
             return [dep.id]
+        key = dep.key
+        if key not in self._concrete:
+            self._concrete[key] = self._find_concrete(dep)
+        return copy.deepcopy(self._concrete[key])
+
+    def waits_for(self, cb: Callback, other: Callback) -> bool:
+        """Callback.waits_for, remembered (the renderer's graph does not change)."""
+        pair = (cb.output, other.output)
+        if pair not in self._waits:
+            self._waits[pair] = cb.waits_for(other)
+        return self._waits[pair]
+
+    def _find_concrete(self, dep: Dependency) -> list[Any]:
         ids = [c.id for c in self.components.values() if dep.matches(c.id)]
         wildcard = {v[0] for v in dep.id.values() if isinstance(v, list) and len(v) == 1}
         if "MATCH" in wildcard and ids:  # one instance: the first id's values for MATCH keys
@@ -501,14 +529,14 @@ class Session:
     def _run(self, pending: list[Callback], changed: set[str], send: Send) -> list[Step]:
         steps: list[Step] = []
         while pending and len(steps) < self.MAX_CHAIN:
-            ready = [cb for cb in pending if not any(cb.waits_for(o) for o in pending)] or pending[:1]
+            ready = [cb for cb in pending if not any(self.app.waits_for(cb, o) for o in pending)] or pending[:1]
             for cb in ready:
                 pending.remove(cb)
             bodies = []
+            parts = {k: _key_parts(k) for k in changed}
             for cb in ready:
-                trigger = sorted(k for k in changed
-                                 if any(d.clean_property == _key_parts(k)[1] and d.matches(_key_parts(k)[0])
-                                        for d in cb.inputs))
+                trigger = sorted(k for k, (id_, prop) in parts.items()
+                                 if any(d.clean_property == prop and d.matches(id_) for d in cb.inputs))
                 bodies.append(self.app.body(cb, self.values, changed=trigger))
             finished = [0.0] * len(ready)
             if self.parallel and len(ready) > 1:

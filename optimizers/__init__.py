@@ -5,7 +5,7 @@
     r.names, r.paths, r.losses, r.diverged_at, r.arrived_at
 """
 
-from .engine import MAX_STEPS, RolloutResult, SweepResult, rollout, sweep
+from .engine import MAX_STEPS, RolloutResult, SweepResult, rollout, rollout_many, rollouts_as_completed, sweep
 from .registry import HYPERPARAMETERS, OPTIMIZERS, OptimizerSpec, resolve_settings
 
 __all__ = [
@@ -17,5 +17,7 @@ __all__ = [
     "SweepResult",
     "resolve_settings",
     "rollout",
+    "rollout_many",
+    "rollouts_as_completed",
     "sweep",
 ]

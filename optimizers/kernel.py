@@ -103,41 +103,80 @@ def _bias_correction(beta: np.ndarray, first: int, count: int) -> np.ndarray:
 STATES = ("grad", "v", "s", "u")
 
 
-def integrate(grad, start, steps: int, coef: Coefficients, noise_table=None, trace=None) -> np.ndarray:
-    """Iterates of K runs from `start`: (steps + 1, 2, K), [0] the start. May hold non-finite
-    values where a run blew up (the caller finds them).
+class Moments(NamedTuple):
+    """The folded rule's state, (2, K) each: velocity or first moment v, squared gradients s,
+    AdaDelta's squared steps u."""
 
-    `grad(x, y)` returns (df/dx, df/dy) for (K,) arrays; `noise_table[t]` (2, K) is added to the
-    gradient at step t (SPEC §3). A dict passed as `trace` receives, for every name in STATES, a
-    (steps, 2, K) array: the gradient used by update t + 1 and the states after it."""
+    v: np.ndarray
+    s: np.ndarray
+    u: np.ndarray
+
+
+def integrate(gradients, start, steps: int, coef: Coefficients, noise_table=None, trace=None, first_step: int = 0,
+              moments: Moments | None = None) -> tuple[np.ndarray, Moments]:
+    """Iterates of K runs, (steps + 1, 2, K) with [0] the start, and the moments after the last
+    step. The iterates may hold non-finite values where a run blew up (the caller finds them).
+
+    `gradients` is a list of (grad, columns): `grad(x, y)` returns (df/dx, df/dy) for the runs in
+    the slice `columns`, so runs on different surfaces share one loop. `start` is one (x, y) for
+    every run or a (2, K) array. `noise_table[t]` (2, K) is added to the gradient at step t
+    (SPEC §3). A dict passed as `trace` receives, for every name in STATES, a (steps, 2, K)
+    array: the gradient used by update t + 1 and the states after it.
+
+    To go on with runs, pass their last iterate as `start`, their `moments` and `first_step`, the
+    steps taken so far (Adam's bias correction counts from it); `noise_table[0]` is then the
+    noise of step `first_step`. The result is the same, bit for bit, as one longer call."""
     K = len(coef.a)
     # Every coefficient as a full (2, K) array: same-shape NumPy calls cost half a broadcast.
     c = Coefficients(*(np.array(np.broadcast_to(col, (2, K))) for col in coef))
     out = np.empty((steps + 1, 2, K))  # (2, K) per step: x and y rows stay contiguous
-    out[0, 0], out[0, 1] = start
-    theta = out[0]
-    v, s, u = np.zeros((2, K)), np.zeros((2, K)), np.zeros((2, K))
-    g = np.empty((2, K))
-    lookahead = bool(np.any(c.a))
+    out[0] = np.reshape(np.asarray(start, dtype=float), (2, -1))
+    # The states stacked, [v, s, u], updated in place, so that v and s move in one call and the
+    # two square roots are one: fewer NumPy calls per step, the same arithmetic.
+    state = np.zeros((3, 2, K))
+    if moments is not None:
+        state[:] = moments
+    v, s, u, vs, su = state[0], state[1], state[2], state[:2], state[1:]
+    drive = np.empty((2, 2, K))  # [g, g²]
+    g, g2 = drive[0], drive[1]
+    decay, gain = np.stack([c.b1, c.b2]), np.stack([c.c1, c.c2])
+    floors = np.stack([c.e_in, c.e_u])
+    roots = np.empty((2, 2, K))  # [√(k2·s + e_in), √(u + e_u)]
+    q, scratch, delta, denominator = (np.empty((2, K)) for _ in range(4))
+    paired = np.empty((2, 2, K))
+    # Views made once: indexing costs as much as a small NumPy call.
+    groups = [(grad, q[0, columns], q[1, columns], g[0, columns], g[1, columns]) for grad, columns in gradients]
+    root_s, root_u = roots
+    a, e_out, b3, c3, step_scale = c.a, c.e_out, c.b3, c.c3, c.step_scale
+    lookahead = bool(np.any(a))
     if trace is not None:
         trace.update({name: np.empty((steps, 2, K)) for name in STATES})
+    mul, add, sub, div, sqrt = np.multiply, np.add, np.subtract, np.divide, np.sqrt
     with np.errstate(all="ignore"):
         for step in range(steps):
-            if step % _CHUNK == 0:  # bias corrections a chunk at a time: bounded memory
-                count = min(_CHUNK, steps - step)
-                k1 = _bias_correction(c.beta1, step, count)
-                k2 = _bias_correction(c.beta2, step, count)
-            q = theta - c.a * v if lookahead else theta
-            g[0], g[1] = grad(q[0], q[1])
-            if noise_table is not None:
-                g += noise_table[step]
-            v = c.b1 * v + c.c1 * g
-            s = c.b2 * s + c.c2 * (g * g)
             i = step % _CHUNK
-            delta = (k1[i] * v) * np.sqrt(u + c.e_u) / (np.sqrt(k2[i] * s + c.e_in) + c.e_out)
-            u = c.b3 * u + c.c3 * (delta * delta)
-            theta = np.subtract(theta, c.step_scale * delta, out=out[step + 1])
+            if i == 0:  # bias corrections a chunk at a time: bounded memory
+                count = min(_CHUNK, steps - step)
+                k1 = _bias_correction(c.beta1, first_step + step, count)
+                k2_and_one = np.ones((count, 2, 2, K))
+                k2_and_one[:, 0] = _bias_correction(c.beta2, first_step + step, count)
+            theta = out[step]
+            if lookahead:
+                sub(theta, mul(a, v, out=q), out=q)
+            else:
+                q[:] = theta
+            for grad, x, y, gx, gy in groups:
+                gx[...], gy[...] = grad(x, y)
+            if noise_table is not None:
+                add(g, noise_table[step], out=g)
+            mul(g, g, out=g2)
+            add(mul(decay, vs, out=vs), mul(gain, drive, out=paired), out=vs)  # v, s ← b·(v, s) + c·(g, g²)
+            sqrt(add(mul(k2_and_one[i], su, out=roots), floors, out=roots), out=roots)
+            mul(mul(k1[i], v, out=delta), root_u, out=delta)
+            div(delta, add(root_s, e_out, out=denominator), out=delta)  # Δ
+            add(mul(b3, u, out=u), mul(c3, mul(delta, delta, out=scratch), out=scratch), out=u)
+            sub(theta, mul(step_scale, delta, out=scratch), out=out[step + 1])
             if trace is not None:
                 for name, value in zip(STATES, (g, v, s, u)):
                     trace[name][step] = value
-    return out
+    return out, Moments(v.copy(), s.copy(), u.copy())

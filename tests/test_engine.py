@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from optimizers import OPTIMIZERS, rollout, sweep
+from optimizers import OPTIMIZERS, rollout, rollout_many, rollouts_as_completed, sweep
 from optimizers import rules, stochastic
 from surfaces import get_surface
 
@@ -195,6 +195,50 @@ def test_sweep_columns_equal_single_rollouts():
         np.testing.assert_array_equal(sw.diverged_at[:, j], r.diverged_at)
         np.testing.assert_array_equal(sw.arrived_at[:, j], r.arrived_at)
     assert np.isfinite(sw.final_loss).all()
+
+
+MANY = [  # races of different surfaces, lengths, settings, noise and optimizer lists
+    dict(surface="rosenbrock", steps=300, settings={"adam": {"lr": 0.05}}),
+    dict(surface="multi_minima", steps=40, noise=0.8, batch_size=8, seed=5),
+    dict(surface="rosenbrock", start=(0.3, -0.4), steps=700, noise=2.0, seed=1, optimizers=["nag", "adadelta"]),
+    dict(surface="rastrigin", steps=250, settings={o: {"lr": 0.02} for o in ("gd", "momentum", "rmsprop")}),
+    dict(surface="bowl", steps=120, settings={"gd": {"lr": 1.5}}, record_states=True),  # gd diverges
+    dict(surface="himmelblau", steps=500, noise=0.3, batch_size=1, seed=2**40),
+]
+
+
+def test_races_run_together_equal_each_race_alone():
+    races = [{**race, "surface": get_surface(race["surface"])} for race in MANY]
+    together = rollout_many(races)
+    assert len(together) == len(races)
+    assert together[4].diverged_at[0] > 0
+    for race, got in zip(races, together):
+        alone = rollout(**race)
+        assert got.names == alone.names and got.steps == alone.steps and got.surface_id == alone.surface_id
+        for field in ("paths", "losses", "diverged_at", "arrived_at"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(alone, field), err_msg=field)
+        assert got.rejected == alone.rejected
+        assert (got.states is None) == (alone.states is None)
+        for key in alone.states or {}:
+            np.testing.assert_array_equal(got.states[key], alone.states[key], err_msg=key)
+
+
+def test_races_run_together_come_out_shortest_first():
+    races = [{**race, "surface": get_surface(race["surface"])} for race in MANY]
+    order = [i for i, _ in rollouts_as_completed(races)]
+    assert sorted(order) == list(range(len(races)))
+    assert [races[i]["steps"] for i in order] == sorted(race["steps"] for race in races)
+
+
+def test_races_run_together_are_checked_one_by_one():
+    bowl = get_surface("bowl")
+    assert rollout_many([]) == []
+    with pytest.raises(ValueError, match="steps must be between"):
+        rollout_many([dict(surface=bowl, steps=10), dict(surface=bowl, steps=0)])
+    with pytest.raises(ValueError, match="race 1: .*unexpected keyword"):
+        rollout_many([dict(surface=bowl), dict(surface=bowl, colour="red")])
+    with pytest.raises(ValueError, match="too large together"):
+        rollout_many([dict(surface=bowl, steps=100_000)] * 30)
 
 
 def test_sweep_of_a_hyperparameter_only_some_have():

@@ -12,11 +12,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from optimizers import OPTIMIZERS, RolloutResult, SweepResult, rollout, sweep
+from optimizers import OPTIMIZERS, RolloutResult, SweepResult, rollout, rollouts_as_completed, sweep
 from surfaces import SURFACES, Surface, surface_from_formula
 from surfaces.formula import normalise_formula
 
 from . import validation
+from .batcher import Batcher
 from .controls import HYPERPARAMETER_SLIDERS, SLIDERS
 
 # AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
@@ -99,24 +100,27 @@ def race_spec(surface_id, formula, start, positions, override_ids, override_valu
     )
 
 
-def _rollout(spec: RaceSpec, record_states: bool) -> RolloutResult:
-    return rollout(
-        spec.surface, start=spec.start, steps=spec.steps, settings=spec.settings_dict(),
-        noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states,
-    )
+def _arguments(spec: RaceSpec, record_states: bool) -> dict:
+    """`rollout`'s keyword arguments for the race `spec` describes."""
+    return dict(surface=spec.surface, start=spec.start, steps=spec.steps, settings=spec.settings_dict(),
+                noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states)
+
+
+# Races that this worker's threads ask for at the same time run in one engine loop.
+RACES = Batcher(lambda specs: rollouts_as_completed([_arguments(spec, False) for spec in specs]))
 
 
 @lru_cache(maxsize=32)
 def race_result(spec: RaceSpec) -> RolloutResult:
-    """The race (cached per worker)."""
-    return _rollout(spec, False)
+    """The race (cached per worker; run together with the races other requests ask for now)."""
+    return RACES.run(spec)
 
 
 @lru_cache(maxsize=8)
 def race_with_states(spec: RaceSpec) -> RolloutResult:
     """The same race with every step's gradient and state recorded, for the live numbers (asked
     for only while the equations are on screen, so kept apart from the race's own cache)."""
-    return _rollout(spec, True)
+    return rollout(**_arguments(spec, True))
 
 
 @lru_cache(maxsize=16)
