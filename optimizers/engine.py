@@ -235,8 +235,7 @@ def rollout(
 
 def rollout_many(races) -> list[RolloutResult]:
     """Several races in one loop: `races` is a list of dicts of `rollout`'s keyword arguments
-    (surface included), and result i equals `rollout(**races[i])` bit for bit. See
-    `rollouts_as_completed`."""
+    (surface included), and result i equals `rollout(**races[i])` bit for bit (see RaceLoop)."""
     results = [None] * len(races)
     for i, result in rollouts_as_completed(races):
         results[i] = result
@@ -244,77 +243,119 @@ def rollout_many(races) -> list[RolloutResult]:
 
 
 def rollouts_as_completed(races):
-    """Run several races in one loop and yield (i, result of races[i]) as each finishes, the
-    shortest first; result i equals `rollout(**races[i])` bit for bit. All races are checked
-    before any runs.
-
-    A step costs nearly the same for 9 runs as for 90 (NumPy's per-call overhead is the floor),
-    so a server that races for many users at once runs their races together: races on one
-    surface share its gradient call, every race shares the update, and a race that is done
-    leaves the loop, so the others go on with fewer runs and it need not wait for them."""
-    checked = []
+    """Like rollout_many, but yields (i, result of races[i]) as each race finishes, the shortest
+    first. Every race is checked before any runs."""
+    loop, handles = RaceLoop(), {}
     for i, race in enumerate(races):
         try:
-            checked.append(_checked_race(**race))
-        except TypeError as err:  # a missing surface or an unknown keyword
+            handles[loop.add(**race)] = i
+        except ValueError as err:
             raise ValueError(f"race {i}: {err}") from None
-    if not checked:
-        return
-    # Columns: each race's runs side by side, a surface's races adjacent (one gradient call).
-    order = sorted(range(len(checked)), key=lambda i: id(checked[i].surface))
-    columns, first = {}, 0
-    for i in order:
-        columns[i] = np.arange(first, first + len(checked[i].ids))
-        first += len(checked[i].ids)
-    steps = max(race.steps for race in checked)
-    if first * (steps + 1) > MAX_CELLS:
-        raise ValueError(f"these races are too large together ({first} runs × {steps} steps); race fewer at once")
-    coef = coefficient_columns([(oid, checked[i].settings[oid]) for i in order for oid in checked[i].ids])
-    out = np.empty((steps + 1, 2, first))
-    for i in order:
-        out[0, :, columns[i]] = checked[i].start  # (len, 2) ← (2,)
-    table = None
-    if any(race.noise for race in checked):
-        table = np.zeros((steps, 2, first))
-        for i in order:
-            race = checked[i]
-            own = _noise_table(race.ids, 1, race.steps, race.noise, race.batch_size, race.seed)
-            if own is not None:
-                table[: race.steps, :, columns[i]] = own
-    trace = {name: np.empty((steps, 2, first)) for name in STATES} if any(r.record_states for r in checked) else None
-    moments = Moments(*(np.zeros((2, first)) for _ in Moments._fields))
-    done = 0
-    while True:
-        running = [i for i in order if checked[i].steps > done]
-        until = min(checked[i].steps for i in running)
-        cols = np.concatenate([columns[i] for i in running])
-        gradients, at = [], 0
-        for i in running:
-            race, width = checked[i], len(columns[i])
-            if gradients and gradients[-1][0] == race.surface.grad_unchecked:
-                gradients[-1] = (gradients[-1][0], slice(gradients[-1][1].start, at + width))
+    while loop.running:
+        for handle, result in loop.advance(MAX_STEPS):  # no race joins later: stop only when one ends
+            yield handles[handle], result
+
+
+class _Running:
+    """A race in a RaceLoop: its iterates so far and the folded rule's state after them."""
+
+    def __init__(self, race: _Race, surface_key):
+        n = len(race.ids)
+        self.race, self.surface_key, self.done = race, surface_key, 0
+        self.coef = coefficient_columns([(oid, race.settings[oid]) for oid in race.ids])
+        self.out = np.empty((race.steps + 1, 2, n))
+        self.out[0] = np.reshape(race.start, (2, 1))
+        self.moments = Moments(*(np.zeros((2, n)) for _ in Moments._fields))
+        self.noise = _noise_table(race.ids, 1, race.steps, race.noise, race.batch_size, race.seed)
+        self.trace = {name: np.empty((race.steps, 2, n)) for name in STATES} if race.record_states else None
+
+
+class RaceLoop:
+    """Races that share one engine loop, and may join it and leave it between segments.
+
+    A step costs nearly the same for 9 runs as for 90 (NumPy's per-call overhead is the floor),
+    so a server that races for many users runs their races together: races on one surface share
+    its gradient call, and all share the update. A race joins at its own step 0 while the others
+    are further on (each run keeps its own step count, for Adam's bias correction and for the
+    noise), and leaves the loop when done, so no race waits for a longer one. Each result equals
+    `rollout` with the same arguments, bit for bit.
+
+        loop = RaceLoop()
+        handle = loop.add(surface=s, steps=500, settings=...)   # rollout's keyword arguments
+        while loop.running:
+            for handle, result in loop.advance():   # the races that finished in this segment
+                ...
+    """
+
+    SEGMENT = 256  # steps per advance: how long a new race may wait to join (a few ms)
+
+    def __init__(self):
+        self._running: dict[int, _Running] = {}
+        self._next = 0
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def add(self, **race) -> int:
+        """Check a race (ValueError if its arguments are bad) and add it; returns its handle."""
+        try:
+            checked = _checked_race(**race)
+        except TypeError as err:  # a missing surface or an unknown keyword
+            raise ValueError(str(err)) from None
+        steps = max([checked.steps] + [r.race.steps for r in self._running.values()])
+        runs = sum(len(r.race.ids) for r in self._running.values()) + len(checked.ids)
+        if runs * (steps + 1) > MAX_CELLS:
+            raise ValueError(f"too many races at once ({runs} runs × {steps} steps); race fewer at once")
+        self._next += 1
+        self._running[self._next] = _Running(checked, id(checked.surface))
+        return self._next
+
+    def advance(self, steps: int | None = None) -> list[tuple[int, RolloutResult]]:
+        """Run every race `steps` steps (default SEGMENT), or fewer if a race finishes sooner;
+        return (handle, result) for the races that finished."""
+        if not self._running:
+            return []
+        steps = self.SEGMENT if steps is None else steps
+        order = sorted(self._running.items(), key=lambda item: item[1].surface_key)  # a surface's runs adjacent
+        running = [r for _, r in order]
+        count = min([steps] + [r.race.steps - r.done for r in running])
+        widths = [len(r.race.ids) for r in running]
+        edges = np.cumsum([0] + widths)
+        gradients = []
+        for r, lo, hi in zip(running, edges[:-1], edges[1:]):
+            if gradients and gradients[-1][0] == r.race.surface.grad_unchecked:
+                gradients[-1] = (gradients[-1][0], slice(gradients[-1][1].start, int(hi)))
             else:
-                gradients.append((race.surface.grad_unchecked, slice(at, at + width)))
-            at += width
-        part_trace = {} if trace is not None else None
-        part, part_moments = integrate(
-            gradients, out[done][:, cols], until - done, Coefficients(*(c[cols] for c in coef)),
-            table[done:until][:, :, cols] if table is not None else None, part_trace, done,
-            Moments(*(m[:, cols] for m in moments)),
+                gradients.append((r.race.surface.grad_unchecked, slice(int(lo), int(hi))))
+        table = None
+        if any(r.noise is not None for r in running):
+            table = np.concatenate([r.noise[r.done : r.done + count] if r.noise is not None else np.zeros((count, 2, w))
+                                    for r, w in zip(running, widths)], axis=2)
+        trace = {} if any(r.trace is not None for r in running) else None
+        part, moments = integrate(
+            gradients,
+            np.concatenate([r.out[r.done] for r in running], axis=1),
+            count,
+            Coefficients(*(np.concatenate(columns) for columns in zip(*(r.coef for r in running)))),
+            table,
+            trace,
+            np.repeat([r.done for r in running], widths),
+            Moments(*(np.concatenate(m, axis=1) for m in zip(*(r.moments for r in running)))),
         )
-        out[done + 1 : until + 1, :, cols] = part[1:]
-        for name, value in (part_trace or {}).items():
-            trace[name][done:until, :, cols] = value
-        for m, part_m in zip(moments, part_moments):
-            m[:, cols] = part_m
-        done = until
-        for i in running:
-            race = checked[i]
-            if race.steps == done:
-                own_trace = {k: v[: race.steps][:, :, columns[i]] for k, v in trace.items()} if race.record_states else None
-                yield i, _race_result(race, out[: race.steps + 1][:, :, columns[i]], own_trace)
-        if done == steps:
-            return
+        finished = []
+        for (handle, r), lo, hi in zip(order, edges[:-1], edges[1:]):
+            own = slice(int(lo), int(hi))
+            r.out[r.done + 1 : r.done + count + 1] = part[1:, :, own]
+            r.moments = Moments(*(m[:, own] for m in moments))
+            if r.trace is not None:
+                for name, value in trace.items():
+                    r.trace[name][r.done : r.done + count] = value[:, :, own]
+            r.done += count
+            if r.done == r.race.steps:
+                del self._running[handle]
+                finished.append((handle, _race_result(r.race, r.out, r.trace)))
+        return finished
 
 
 def sweep(

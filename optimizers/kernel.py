@@ -91,12 +91,14 @@ def coefficient_columns(runs: list[tuple[str, dict[str, float]]]) -> Coefficient
     return Coefficients(*(np.array(column, dtype=float) for column in zip(*rows)))
 
 
-def _bias_correction(beta: np.ndarray, first: int, count: int) -> np.ndarray:
-    """1/(1 − βᵗ) for steps t = first+1 … first+count, shaped (count, *beta.shape). Powers are
-    taken once per distinct β (np.power is slow) and then spread over the runs."""
-    distinct, where = np.unique(beta, return_inverse=True)
-    t = np.arange(first + 1, first + count + 1)[:, None]
-    table = 1 / (1 - distinct[None, :] ** t)
+def _bias_correction(beta: np.ndarray, first, count: int) -> np.ndarray:
+    """1/(1 − βᵗ) for steps t = first+1 … first+count, shaped (count, *beta.shape); `first` is
+    one number or one per run (runs that joined a loop late). Powers are taken once per distinct
+    (β, first) (np.power is slow) and then spread over the runs."""
+    pairs = np.stack([beta.ravel(), np.broadcast_to(first, beta.shape).ravel()], axis=1).astype(float)
+    distinct, where = np.unique(pairs, axis=0, return_inverse=True)
+    t = distinct[None, :, 1] + np.arange(1, count + 1)[:, None]
+    table = 1 / (1 - distinct[None, :, 0] ** t)
     return table[:, where.reshape(beta.shape)]
 
 
@@ -112,7 +114,7 @@ class Moments(NamedTuple):
     u: np.ndarray
 
 
-def integrate(gradients, start, steps: int, coef: Coefficients, noise_table=None, trace=None, first_step: int = 0,
+def integrate(gradients, start, steps: int, coef: Coefficients, noise_table=None, trace=None, first_step=0,
               moments: Moments | None = None) -> tuple[np.ndarray, Moments]:
     """Iterates of K runs, (steps + 1, 2, K) with [0] the start, and the moments after the last
     step. The iterates may hold non-finite values where a run blew up (the caller finds them).
@@ -124,9 +126,10 @@ def integrate(gradients, start, steps: int, coef: Coefficients, noise_table=None
     array: the gradient used by update t + 1 and the states after it.
 
     To go on with runs, pass their last iterate as `start`, their `moments` and `first_step`, the
-    steps taken so far (Adam's bias correction counts from it); `noise_table[0]` is then the
-    noise of step `first_step`. The result is the same, bit for bit, as one longer call."""
+    steps taken so far, one number or (K,) (Adam's bias correction counts from it); `noise_table`
+    then starts at that step. The result is the same, bit for bit, as one longer call."""
     K = len(coef.a)
+    first_step = np.asarray(first_step)
     # Every coefficient as a full (2, K) array: same-shape NumPy calls cost half a broadcast.
     c = Coefficients(*(np.array(np.broadcast_to(col, (2, K))) for col in coef))
     out = np.empty((steps + 1, 2, K))  # (2, K) per step: x and y rows stay contiguous

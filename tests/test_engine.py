@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from optimizers import OPTIMIZERS, rollout, rollout_many, rollouts_as_completed, sweep
+from optimizers import OPTIMIZERS, RaceLoop, rollout, rollout_many, rollouts_as_completed, sweep
 from optimizers import rules, stochastic
 from surfaces import get_surface
 
@@ -230,6 +230,28 @@ def test_races_run_together_come_out_shortest_first():
     assert [races[i]["steps"] for i in order] == sorted(race["steps"] for race in races)
 
 
+def test_races_that_join_a_running_loop_equal_each_race_alone():
+    """Continuous batching: races join a loop that is already some steps in, at their own step
+    0, and leave it when done; Adam's bias correction and the noise count each race's own steps."""
+    races = [{**race, "surface": get_surface(race["surface"])} for race in MANY]
+    loop, handles, results = RaceLoop(), {}, {}
+    joining = list(enumerate(races))
+    while joining or loop.running:
+        if joining:  # one more race joins before every segment
+            i, race = joining.pop(0)
+            handles[loop.add(**race)] = i
+        for handle, result in loop.advance(37):
+            results[handles[handle]] = result
+    assert sorted(results) == list(range(len(races)))
+    for i, race in enumerate(races):
+        alone = rollout(**race)
+        np.testing.assert_array_equal(results[i].paths, alone.paths)
+        np.testing.assert_array_equal(results[i].losses, alone.losses)
+        for key in alone.states or {}:
+            np.testing.assert_array_equal(results[i].states[key], alone.states[key], err_msg=key)
+    assert loop.advance() == []
+
+
 def test_races_run_together_are_checked_one_by_one():
     bowl = get_surface("bowl")
     assert rollout_many([]) == []
@@ -237,7 +259,7 @@ def test_races_run_together_are_checked_one_by_one():
         rollout_many([dict(surface=bowl, steps=10), dict(surface=bowl, steps=0)])
     with pytest.raises(ValueError, match="race 1: .*unexpected keyword"):
         rollout_many([dict(surface=bowl), dict(surface=bowl, colour="red")])
-    with pytest.raises(ValueError, match="too large together"):
+    with pytest.raises(ValueError, match="race 22: too many races at once"):
         rollout_many([dict(surface=bowl, steps=100_000)] * 30)
 
 

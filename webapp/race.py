@@ -12,12 +12,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from optimizers import OPTIMIZERS, RolloutResult, SweepResult, rollout, rollouts_as_completed, sweep
+from optimizers import OPTIMIZERS, RolloutResult, SweepResult, rollout, sweep
 from surfaces import SURFACES, Surface, surface_from_formula
 from surfaces.formula import normalise_formula
 
 from . import validation
-from .batcher import Batcher
+from .race_queue import RaceQueue
 from .controls import HYPERPARAMETER_SLIDERS, SLIDERS
 
 # AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
@@ -106,13 +106,13 @@ def _arguments(spec: RaceSpec, record_states: bool) -> dict:
                 noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states)
 
 
-# Races that this worker's threads ask for at the same time run in one engine loop.
-RACES = Batcher(lambda specs: rollouts_as_completed([_arguments(spec, False) for spec in specs]))
+# The races this worker's requests ask for share one engine loop.
+RACES = RaceQueue(lambda spec: _arguments(spec, False))
 
 
 @lru_cache(maxsize=32)
 def race_result(spec: RaceSpec) -> RolloutResult:
-    """The race (cached per worker; run together with the races other requests ask for now)."""
+    """The race (cached per worker; run in the loop it shares with other requests' races)."""
     return RACES.run(spec)
 
 
