@@ -95,10 +95,10 @@ def _bias_correction(beta: np.ndarray, first, count: int) -> np.ndarray:
     """1/(1 − βᵗ) for steps t = first+1 … first+count, shaped (count, *beta.shape); `first` is
     one number or one per run (runs that joined a loop late). Powers are taken once per distinct
     (β, first) (np.power is slow) and then spread over the runs."""
-    pairs = np.stack([beta.ravel(), np.broadcast_to(first, beta.shape).ravel()], axis=1).astype(float)
-    distinct, where = np.unique(pairs, axis=0, return_inverse=True)
-    t = distinct[None, :, 1] + np.arange(1, count + 1)[:, None]
-    table = 1 / (1 - distinct[None, :, 0] ** t)
+    pairs = beta.ravel() + 1j * np.broadcast_to(first, beta.shape).ravel()  # (β, first) as one sortable number
+    distinct, where = np.unique(pairs, return_inverse=True)
+    t = distinct.imag[None, :] + np.arange(1, count + 1)[:, None]
+    table = 1 / (1 - distinct.real[None, :] ** t)
     return table[:, where.reshape(beta.shape)]
 
 

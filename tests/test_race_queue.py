@@ -58,16 +58,28 @@ def _same_race(got, arguments):
 
 
 def test_races_join_a_running_loop_and_leave_it_when_done():
-    queue = RaceQueue(RACES_BY_NAME.__getitem__)
+    started = threading.Event()  # the long race is being set up: the others arrive meanwhile
+
+    def arguments(key):
+        if key == "long":
+            started.set()
+            assert go.wait(20)
+        return RACES_BY_NAME[key]
+
+    go = threading.Event()
+    queue = RaceQueue(arguments)
     long_thread, long_out, long_done = _in_threads(queue, ["long"])
-    _wait_until(lambda: queue.stats["segments"] >= 1)  # the long race is running
-    threads, out, done = _in_threads(queue, ["noisy", "short", "bowl", "noisy"])
+    assert started.wait(20)
+    keys = ["noisy", "short", "bowl", "noisy"]
+    threads, out, done = _in_threads(queue, keys)
+    _wait_until(lambda: queue.waiting == len(keys))
+    go.set()
     for t in threads + long_thread:
         t.join(60)
-    assert queue.stats["shared_segments"] >= 1  # the others ran alongside the long race
     assert queue.stats["races"] == 4  # "noisy" asked for twice at once: one race
+    assert queue.stats["shared_segments"] >= 1  # the others ran alongside the long race
     assert max(done) < long_done[0]  # and none of them waited for it to finish
-    for key, got in zip(["noisy", "short", "bowl", "noisy"], out):
+    for key, got in zip(keys, out):
         _same_race(got, RACES_BY_NAME[key])
     _same_race(long_out[0], RACES_BY_NAME["long"])
 

@@ -10,6 +10,7 @@ import pytest
 
 from optimizers import OPTIMIZERS, rollout
 from surfaces import SURFACES, get_surface
+from webapp import state as link
 from webapp import validation
 from webapp.callbacks import on_race_inputs, on_surface
 from webapp.controls import SLIDERS
@@ -79,9 +80,12 @@ def test_overrides_accept_good_values_and_report_bad_ones():
 
 def test_race_callback_survives_garbage():
     positions = [None, "x", float("nan"), 1e308, -1e308, True, [], {}, "5"]
-    payload, messages = on_race_inputs({"not": "a surface"}, ["x"], "nowhere", *positions, "junk", -3, None)
+    # the race's controls, then the link's own (lesson, shown optimizers, view)
+    payload, messages, search = on_race_inputs({"not": "a surface"}, ["x"], "nowhere", *positions, "junk", -3, None,
+                                               42, "all", "sideways")
     assert payload["surface_id"] == "rosenbrock" and len(messages) > 0
     json.dumps(payload, allow_nan=False)
+    assert search == link.encode(link.decode(search, "bowl", [], {}))  # a valid link of that race
 
 
 def test_surface_callback_sends_finite_json():
@@ -140,10 +144,14 @@ def _race_request(surface, start, positions, override_values, reseed):
     inputs.append([{"id": i, "property": "value", "value": v} for i, v in zip(ids, override_values)])
     inputs.append({"id": "btn-reseed", "property": "n_clicks", "value": reseed})
     return {
-        "output": "..race-data.data...messages.children..",
-        "outputs": [{"id": "race-data", "property": "data"}, {"id": "messages", "property": "children"}],
+        "output": "..race-data.data...messages.children...link.data..",
+        "outputs": [{"id": "race-data", "property": "data"}, {"id": "messages", "property": "children"},
+                    {"id": "link", "property": "data"}],
         "inputs": inputs,
-        "state": [[{"id": i, "property": "id", "value": i} for i in ids]],
+        "state": [[{"id": i, "property": "id", "value": i} for i in ids],
+                  {"id": "scenario", "property": "value", "value": reseed},
+                  {"id": "visible", "property": "value", "value": start},
+                  {"id": "view", "property": "value", "value": surface}],
         "changedPropIds": ["slider-lr.value"],
     }
 

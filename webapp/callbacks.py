@@ -97,14 +97,21 @@ def on_surface(surface_id, formula):
 
 @guarded
 def on_race_inputs(*values):
-    """Any control changed: run the race (or take it from this worker's cache). A formula that
-    is not allowed changes nothing here: on_surface explains it and the old race stays."""
+    """Any control of the race changed: run the race (or take it from this worker's cache), and
+    make the link that reproduces it (in the same request: one round trip per slider change).
+    A formula that is not allowed changes nothing here: on_surface explains it and the old race
+    stays."""
+    *race_values, scenario, visible, view = values
     problems = validation.Problems()
     try:
-        spec = _spec(problems, *values)
+        spec = _spec(problems, *race_values)
     except ValueError:
-        return no_update, no_update
-    return race_payload(race_result(spec), spec.surface), _messages(problems)
+        return no_update, no_update, no_update
+    surface_id, formula, start, *rest = race_values
+    *positions, override_values, seed, override_ids = rest
+    state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids, override_values,
+                                 visible, view, seed, validation.Problems())
+    return race_payload(race_result(spec), spec.surface), _messages(problems), link.encode(state)
 
 
 def _text(item, key: str) -> str | None:
@@ -175,9 +182,10 @@ def on_apply(search, scenario, surface_id, formula, start, *rest):
 
 
 @guarded
-def on_link(surface_id, formula, scenario, start, *rest):
-    """Any control changed: the link that reproduces the race (the browser pushes it)."""
-    *positions, override_values, visible, view, seed, override_ids = rest
+def on_link(scenario, visible, view, surface_id, formula, start, *rest):
+    """A control that is not the race's changed (lesson, shown optimizers, view): the link
+    (on_race_inputs makes it for the race's own controls; the browser pushes it)."""
+    *positions, override_values, seed, override_ids = rest
     try:
         state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids,
                                      override_values, visible, view, seed, validation.Problems())
@@ -271,10 +279,14 @@ def register_callbacks(app) -> None:
         Input("formula", "value"),
     )(on_surface)
 
+    # The link's inputs beyond the race's; the race callback makes the link too.
+    link_only = [("scenario", "value"), ("visible", "value"), ("view", "value")]
     app.callback(
         Output("race-data", "data"),
         Output("messages", "children"),
+        Output("link", "data"),
         *RACE_INPUTS,
+        *[State(c, p) for c, p in link_only],
     )(on_race_inputs)
 
     controls = [
@@ -294,9 +306,9 @@ def register_callbacks(app) -> None:
         prevent_initial_call="initial_duplicate",
     )(on_apply)
     app.callback(
-        Output("link", "data"),
-        *[Input(c, p) for c, p in controls],
-        State(OVERRIDE, "id"),
+        Output("link", "data", allow_duplicate=True),
+        *[Input(c, p) for c, p in link_only],
+        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
         prevent_initial_call=True,
     )(on_link)
 

@@ -42,6 +42,11 @@ class RaceQueue:
         self._changed = threading.Condition()  # guards _arriving, _driving and every job
         self.stats: Counter[str] = Counter()  # "races", "segments", "shared_segments" (more than one race)
 
+    @property
+    def waiting(self) -> int:
+        """Requests whose race has not joined the loop yet."""
+        return len(self._arriving)
+
     def run(self, key: Hashable) -> RolloutResult:
         hash(key)  # an unhashable key fails here, alone
         job = _Job(key)
