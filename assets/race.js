@@ -208,6 +208,13 @@
         window.history.pushState({}, "", next.href);
         return search;
       },
+      explorerRequest: function (visible) {
+        // Ask the server for the explorer only while it is on screen (any other input is a
+        // setting of its sweep; a new count makes the request).
+        if (visible !== true) return window.dash_clientside.no_update;
+        explorer.requests = (explorer.requests || 0) + 1;
+        return explorer.requests;
+      },
       explorerLine: function (position) {
         if (typeof position === "number") explorer.lrPosition = position;
         placeExplorerLine();

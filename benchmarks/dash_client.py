@@ -397,12 +397,21 @@ class DashApp:
                     values.setdefault(prop_key(comp.id, prop), value)
         return copy.deepcopy(values)
 
-    def triggered_by(self, keys: Iterable[str]) -> list[Callback]:
-        """Server-side callbacks with any of the changed props ("id.prop") among their inputs."""
+    def triggered_by(self, keys: Iterable[str], callbacks: list[Callback] | None = None) -> list[Callback]:
+        """Callbacks (default: the server-side ones) with any of the changed props ("id.prop")
+        among their inputs."""
         changed = [(parse_id(k.rsplit(".", 1)[0]), k.rsplit(".", 1)[1]) for k in keys]
-        return [cb for cb in self.server_callbacks
+        return [cb for cb in (self.server_callbacks if callbacks is None else callbacks)
                 if any(dep.property == prop and dep.matches(id_)
                        for dep in cb.inputs for id_, prop in changed)]
+
+    def clientside(self, name: str) -> Callback:
+        """The clientside callback of function `name` ("namespace.function")."""
+        for cb in self.callbacks:
+            fn = cb.raw.get("clientside_function") or {}
+            if f"{fn.get('namespace')}.{fn.get('function_name')}" == name:
+                return cb
+        raise KeyError(f"no clientside callback {name!r}")
 
     def sliders(self, callback: Callback | None = None) -> list[Component]:
         """Slider components whose value is an input of `callback` (default: of any server-side
@@ -496,12 +505,16 @@ class Session:
     MAX_CHAIN = 16
 
     def __init__(self, app: DashApp, rng: random.Random | None = None, parallel: bool = False,
-                 only: Callable[[Callback], bool] | None = None):
+                 only: Callable[[Callback], bool] | None = None,
+                 clientside: Mapping[str, Callable[..., Any]] | None = None):
         self.app = app
         self.values = app.initial_values()
         self.rng = rng or random.Random()
         self.parallel = parallel
         self.only = only
+        # Clientside callbacks that lead to server requests, played in Python: "namespace.function"
+        # -> fn(*input values) returning the output value, or None for no update (single output).
+        self.clientside = {app.clientside(name): fn for name, fn in (clientside or {}).items()}
 
     # -- protocol ---------------------------------------------------------------------------------
 
@@ -560,23 +573,43 @@ class Session:
             for cb, response, done in zip(ready, responses, finished):
                 steps.append(Step(cb, response, done))
                 updated = self.apply(response)
+                updated |= self._run_clientside(updated)
                 changed |= updated
                 for nxt in self._wanted(self.app.triggered_by(updated)):
                     if nxt is not cb and nxt not in pending:  # a callback is not re-fired by its own outputs
                         pending.append(nxt)
         return steps
 
+    def _run_clientside(self, keys: set[str]) -> set[str]:
+        """Run the played clientside callbacks that `keys` trigger; the keys they updated."""
+        updated = set()
+        for cb in self.app.triggered_by(keys, list(self.clientside)):
+            args = [[self.values.get(prop_key(i, dep.clean_property)) for i in self.app.concrete(dep)]
+                    if dep.is_pattern else self.values.get(prop_key(dep.id, dep.clean_property))
+                    for dep in cb.inputs]
+            value = self.clientside[cb](*args)
+            if value is not None:
+                key = cb.outputs[0].key
+                self.values[key] = value
+                updated.add(key)
+        return updated
+
     def change(self, changes: Mapping[str, Any], send: Send) -> list[Step]:
         """Set props ("id.prop" -> value), then fire the server-side callbacks they trigger."""
         self.values.update(changes)
         changed = set(changes)
+        changed |= self._run_clientside(changed)
         return self._run(self._wanted(self.app.triggered_by(changed)), changed, send)
 
     def load(self, send: Send) -> list[Step]:
         """The page's initial callbacks (those without prevent_initial_call), in dependency
-        order, as after a page load."""
+        order, as after a page load; the played clientside callbacks run first."""
         initial = self._wanted(cb for cb in self.app.server_callbacks if not cb.prevent_initial_call)
-        return self._run(initial, set(), send)
+        inputs = {prop_key(i, dep.clean_property) for cb in self.clientside for dep in cb.inputs
+                  for i in self.app.concrete(dep)}
+        changed = self._run_clientside(inputs)
+        initial += [cb for cb in self._wanted(self.app.triggered_by(changed)) if cb not in initial]
+        return self._run(initial, changed, send)
 
     # -- student actions ------------------------------------------------------------------------
 

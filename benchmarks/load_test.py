@@ -278,12 +278,27 @@ class ConnectionPool:
             http.close()
 
 
+def explorer_request():
+    """assets/race.js explorerRequest, played in Python: a new count while the explorer is on
+    screen (the page asks for the explorer then), no update while it is hidden."""
+    count = [0]
+
+    def request(visible, *_settings):
+        if visible is not True:
+            return None
+        count[0] += 1
+        return count[0]
+
+    return request
+
+
 class Student:
     def __init__(self, index: int, url: str, app: DashApp, recorder: Recorder, budget: Budget,
                  seed: int, timeout: float, only=None):
         self.rng = random.Random(seed * 1000 + index)
         self.pool = ConnectionPool(url, timeout)
-        self.session = Session(app, self.rng, parallel=True, only=only)
+        self.session = Session(app, self.rng, parallel=True, only=only,
+                               clientside={"race.explorerRequest": explorer_request()})
         self.recorder, self.budget = recorder, budget
         self.phase = "load"
         self.props: dict = {}

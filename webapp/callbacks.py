@@ -195,12 +195,11 @@ def on_link(scenario, visible, view, surface_id, formula, start, *rest):
 
 
 @guarded
-def on_explorer_inputs(visible, *values):
+def on_explorer_request(_request, *values):
     """The learning-rate explorer for the race's settings (its own sweep, cached per worker).
-    Only while the explorer is on screen: the sweep costs several races, and a class of students
-    moving sliders mostly watches the race; scrolling to the explorer brings it up to date."""
-    if visible is not True:
-        return _unchanged()
+    The browser asks only while the explorer is on screen (race.explorerRequest): the sweep
+    costs several races, and a class of students moving sliders mostly watches the race;
+    scrolling to the explorer brings it up to date."""
     problems = validation.Problems()
     try:
         spec = _spec(problems, *values)
@@ -312,18 +311,25 @@ def register_callbacks(app) -> None:
         prevent_initial_call=True,
     )(on_link)
 
-    # The sweep does not depend on the learning rate: a learning-rate change only moves the
+    # The browser asks for the explorer when a setting of the sweep changes while the explorer
+    # is on screen, or when it comes on screen: no request at all while it is hidden. The
+    # sweep does not depend on the learning rate: a learning-rate change only moves the
     # explorer's "race: η" line, drawn by the browser over the figure (explorerLine).
-    explorer_inputs = [State(i.component_id, i.component_property) if i.component_id == "slider-lr" else i
-                       for i in RACE_INPUTS]
+    app.clientside_callback(
+        ClientsideFunction("race", "explorerRequest"),
+        Output("explorer-request", "data"),
+        Input("explorer-visible", "data"),
+        *[i for i in RACE_INPUTS if isinstance(i, Input) and i.component_id != "slider-lr"],
+    )
     app.callback(
         Output("explorer-graph", "figure"),
         Output("explorer-best", "data"),
         Output("explorer-notes", "children"),
-        Input("explorer-visible", "data"),
-        *explorer_inputs,
+        Input("explorer-request", "data"),
+        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
         running=[(Output("explorer-status", "children"), "Sweeping 64 learning rates × 9 optimizers…", "")],
-    )(on_explorer_inputs)
+        prevent_initial_call=True,
+    )(on_explorer_request)
 
     app.callback(
         Output(OVERRIDE_LR, "value", allow_duplicate=True),

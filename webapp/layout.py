@@ -183,6 +183,7 @@ def _explorer() -> html.Section:
             dcc.Store(id="explorer-best"),
             dcc.Store(id="explorer-shown"),
             dcc.Store(id="explorer-visible", data=False),
+            dcc.Store(id="explorer-request"),  # set by the browser only while the explorer is on screen
             dcc.Store(id="explorer-line"),
         ],
     )
