@@ -145,11 +145,10 @@ def _settle(surface: Surface, out: np.ndarray) -> _Outcome:
     (bx0, bx1), (by0, by1) = surface.escape_box
     with np.errstate(all="ignore"):
         losses = surface.f(px, py)
-        inside = (
-            (np.abs(px - (bx0 + bx1) / 2) < (bx1 - bx0) / 2)  # False for NaN too
-            & (np.abs(py - (by0 + by1) / 2) < (by1 - by0) / 2)
-            & np.isfinite(losses)
-        )
+        inside = np.isfinite(losses)  # boolean passes, in place: a sweep has 576 runs × steps
+        for coordinate, low, high in ((px, bx0, bx1), (py, by0, by1)):
+            inside &= coordinate > low  # False for NaN too
+            inside &= coordinate < high
     runs = np.arange(out.shape[2])
     first_outside = inside.argmin(axis=0)
     diverged = ~inside[first_outside, runs]
@@ -407,7 +406,7 @@ def sweep(
     outcome = _settle(surface, out)
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
     valid = np.arange(steps + 1)[:, None] <= outcome.last_valid
-    min_loss = np.where(valid, outcome.losses, np.inf).min(axis=0)
+    min_loss = np.min(outcome.losses, axis=0, where=valid, initial=np.inf)
     shape = (len(ids), V)
     return SweepResult(
         surface.id, ids, param, values, start, steps, final_loss.reshape(shape),

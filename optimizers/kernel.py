@@ -17,6 +17,7 @@ optimizer's coefficients; tests check the folded rule against `rules.py` step by
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -82,13 +83,14 @@ FOLD: dict[str, Callable[..., Coefficients]] = {
 }
 
 
-_CHUNK = 256
+_TABLE_CELLS = 2**15  # bias-correction tables per chunk of steps: small enough to stay in cache
 
 
 def coefficient_columns(runs: list[tuple[str, dict[str, float]]]) -> Coefficients:
     """One (K,) array per coefficient for runs given as (optimizer id, hyperparameters)."""
-    rows = [FOLD[oid](**hp) for oid, hp in runs]
-    return Coefficients(*(np.array(column, dtype=float) for column in zip(*rows)))
+    width = len(Coefficients._fields)
+    rows = np.fromiter(chain.from_iterable(FOLD[oid](**hp) for oid, hp in runs), float, len(runs) * width)
+    return Coefficients(*rows.reshape(len(runs), width).T.copy())
 
 
 def _bias_correction(beta: np.ndarray, first, count: int) -> np.ndarray:
@@ -145,6 +147,8 @@ def integrate(gradients, start, steps: int, coef: Coefficients, noise_table=None
     decay, gain = np.stack([c.b1, c.b2]), np.stack([c.c1, c.c2])
     floors = np.stack([c.e_in, c.e_u])
     roots = np.empty((2, 2, K))  # [√(k2·s + e_in), √(u + e_u)]
+    chunk = int(np.clip(_TABLE_CELLS // K, 16, 256))  # steps per chunk of bias corrections
+    k2_and_one = np.ones((min(chunk, steps), 2, 2, K))  # [k2ₜ, 1] for the roots: one call for both
     q, scratch, delta, denominator = (np.empty((2, K)) for _ in range(4))
     paired = np.empty((2, 2, K))
     # Views made once: indexing costs as much as a small NumPy call.
@@ -157,12 +161,11 @@ def integrate(gradients, start, steps: int, coef: Coefficients, noise_table=None
     mul, add, sub, div, sqrt = np.multiply, np.add, np.subtract, np.divide, np.sqrt
     with np.errstate(all="ignore"):
         for step in range(steps):
-            i = step % _CHUNK
+            i = step % chunk
             if i == 0:  # bias corrections a chunk at a time: bounded memory
-                count = min(_CHUNK, steps - step)
+                count = min(chunk, steps - step)
                 k1 = _bias_correction(c.beta1, first_step + step, count)
-                k2_and_one = np.ones((count, 2, 2, K))
-                k2_and_one[:, 0] = _bias_correction(c.beta2, first_step + step, count)
+                k2_and_one[:count, 0] = _bias_correction(c.beta2, first_step + step, count)
             theta = out[step]
             if lookahead:
                 sub(theta, mul(a, v, out=q), out=q)
