@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 WORKERS ?= auto
-THREADS ?= 4
+THREADS ?= 16
 
 .PHONY: run test bench clean serve load
 

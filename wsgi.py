@@ -1,6 +1,6 @@
 """Serve Optimizer Race to a class with a real WSGI server (waitress), on Linux, macOS and Windows.
 
-    python wsgi.py --host 0.0.0.0 --port 8050 [--workers auto] [--threads 4]
+    python wsgi.py --host 0.0.0.0 --port 8050 [--workers auto] [--threads 16]
     make serve HOST=0.0.0.0 PORT=8050 WORKERS=2
 
 Why this shape (see README, "Serving a class"):
@@ -17,6 +17,9 @@ Why this shape (see README, "Serving a class"):
   caches (compiled surfaces, typed-formula cache and worker pool) and its own threads; nothing is
   shared between workers, and the only state shared between users inside a worker is read-only
   caches. On Windows (no fork) one process serves with `--threads` threads.
+- Threads: 16 per worker. A thread whose race is running waits for the worker's shared engine
+  loop (webapp/race_queue.py) without using the CPU; cheap callbacks (surface, link, lesson)
+  need a free thread meanwhile instead of queueing behind races.
 - The parent process only supervises: it restarts a worker that dies, and stops them all on
   Ctrl+C / SIGTERM. Each worker exits by itself if the parent disappears.
 - Request bodies: the app refuses anything over its `MAX_CONTENT_LENGTH` (256 kB) with a plain
