@@ -1,9 +1,11 @@
-"""The rollout engine: every optimizer, and every value of a sweep, advances in one NumPy loop.
+"""The rollout engine: every optimizer, every value of a sweep, and every race run together
+(RaceLoop) advances in one NumPy loop.
 
 The runs are the columns of one parameter array, optimizer-major (a sweep's values of one
-optimizer are adjacent). Per step the gradient of all runs is one vectorised call and the nine
-rules are one folded update (`kernel.py`). Divergence and arrival (SPEC §4) are found after the
-loop from the stored path, so the loop itself does no bookkeeping.
+optimizer are adjacent; a race's nine runs are adjacent, and races on one surface too). Per
+step the gradient of each surface's runs is one vectorised call and the nine rules are one
+folded update (`kernel.py`). Divergence and arrival (SPEC §4) are found after the loop from the
+stored path, so the loop itself does no bookkeeping.
 """
 
 from __future__ import annotations

@@ -2,13 +2,14 @@
 exactly its own race (bit for bit what `rollout` gives), and no request waits for a longer race
 or fails because of another's bad arguments."""
 
+import copy
 import threading
 import time
 
 import numpy as np
 import pytest
 
-from optimizers import RaceLoop, rollout
+from optimizers import rollout
 from surfaces import get_surface
 from webapp import validation
 from webapp.controls import SLIDERS
@@ -99,17 +100,34 @@ def test_refused_arguments_fail_only_their_own_request():
     _same_race(queue.run("short"), RACES_BY_NAME["short"])  # and the queue still works
 
 
-def test_a_fault_inside_the_loop_fails_its_races_and_the_next_loop_is_fresh(monkeypatch):
-    queue = RaceQueue(RACES_BY_NAME.__getitem__)
+def test_a_race_that_breaks_the_loop_fails_only_its_own_request():
+    def broken_gradient(x, y):
+        raise FloatingPointError("boom")
 
-    def broken(self, steps=None):
-        raise RuntimeError("boom")
+    faulty = copy.copy(get_surface("bowl"))
+    object.__setattr__(faulty, "grad_unchecked", broken_gradient)
+    started, go = threading.Event(), threading.Event()
 
-    with monkeypatch.context() as patch:
-        patch.setattr(RaceLoop, "advance", broken)
-        with pytest.raises(RuntimeError):
-            queue.run("bowl")
-    _same_race(queue.run("bowl"), RACES_BY_NAME["bowl"])
+    def arguments(key):
+        if key == "faulty":
+            return dict(surface=faulty, steps=100)
+        if key == "long":  # set up first, while the others arrive: then all share the loop
+            started.set()
+            assert go.wait(20)
+        return RACES_BY_NAME[key]
+
+    queue = RaceQueue(arguments)
+    first, first_out, _ = _in_threads(queue, ["long"])
+    assert started.wait(20)
+    rest, rest_out, _ = _in_threads(queue, ["faulty", "short"])
+    _wait_until(lambda: queue.waiting == 2)
+    go.set()
+    for t in first + rest:
+        t.join(60)
+    assert isinstance(rest_out[0], FloatingPointError)
+    _same_race(rest_out[1], RACES_BY_NAME["short"])
+    _same_race(first_out[0], RACES_BY_NAME["long"])
+    _same_race(queue.run("bowl"), RACES_BY_NAME["bowl"])  # and the next loop is fresh
 
 
 def test_the_apps_races_from_many_threads_are_each_their_own_race():

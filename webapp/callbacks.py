@@ -2,9 +2,11 @@
 its animation are built in the browser from that data (assets/player.js, assets/race.js).
 
 The controls and the link: `on_apply` sets the controls from a link (on load and on the back
-button), a lesson or a new surface; `on_link` turns any control change into a link, which the
-browser glue pushes (dcc.Location only reads the address, so the paused animation step can live
-in the link as well). A slider change therefore races at once, without waiting for either.
+button), a lesson or a new surface. The race callback returns, with each race, the link that
+reproduces it, and `on_link` does the same for the controls that are not the race's (lesson,
+shown optimizers, view); the browser glue pushes it (dcc.Location only reads the address, so
+the paused animation step can live in the link as well). A slider change is therefore one
+request, and races at once.
 """
 
 from __future__ import annotations
@@ -107,10 +109,8 @@ def on_race_inputs(*values):
         spec = _spec(problems, *race_values)
     except ValueError:
         return no_update, no_update, no_update
-    surface_id, formula, start, *rest = race_values
-    *positions, override_values, seed, override_ids = rest
-    state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids, override_values,
-                                 visible, view, seed, validation.Problems())
+    *positions, override_values, _seed, override_ids = race_values[3:]
+    state = _state_of(spec, scenario, positions, override_ids, override_values, visible, view, validation.Problems())
     return race_payload(race_result(spec), spec.surface), _messages(problems), link.encode(state)
 
 
@@ -144,6 +144,11 @@ def _controls_from(state: link.RaceState) -> list:
 def _state_from_controls(surface_id, formula, scenario, start, positions, override_ids, override_values,
                          visible, view, seed, problems) -> link.RaceState:
     spec = race_spec(surface_id, formula, start, positions, override_ids, override_values, seed, problems)
+    return _state_of(spec, scenario, positions, override_ids, override_values, visible, view, problems)
+
+
+def _state_of(spec, scenario, positions, override_ids, override_values, visible, view, problems) -> link.RaceState:
+    """The link's state of the race `spec` with the controls that are not the race's."""
     values = {sid: validation.slider_value(sid, p, problems) for sid, p in zip(SLIDERS, positions)}
     overrides = validation.overrides(validation.override_entries(override_ids, override_values), problems)
     visible = visible if isinstance(visible, list) else list(OPTIMIZERS)

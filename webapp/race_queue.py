@@ -9,11 +9,14 @@ is done. One student alone waits for nothing; a class moving sliders together sh
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from typing import Callable, Hashable
 
-from optimizers import RaceLoop, RolloutResult
+from optimizers import RaceLoop, RolloutResult, rollout
+
+log = logging.getLogger(__name__)
 
 
 class _Job:
@@ -26,7 +29,7 @@ class _Job:
 class RaceQueue:
     """`run(key)` returns the RolloutResult of `rollout(**arguments(key))`, computed in the
     worker's shared loop. Requests for equal keys at the same time share one race. A race whose
-    arguments are refused fails only its own request.
+    arguments are refused, or that breaks the loop, fails only its own requests.
 
     The thread whose race is in the loop drives it (there is no background thread): while its
     race runs, it also advances everyone else's; when its race is done it returns, and a thread
@@ -83,16 +86,28 @@ class RaceQueue:
                     jobs = self._in_loop.pop(handle)
                     del self._handles[jobs[0].key]
                     self._settle(jobs, result=result)
-        except BaseException:  # a fault inside the loop: fail its races, start a fresh loop
+        except Exception:  # a fault inside the loop: each of its races again, alone, in a fresh loop
+            log.exception("the shared race loop failed; its races run again one by one")
+            stranded = list(self._in_loop.values())
+            self._reset()
+            for jobs in stranded:  # so that one faulty race fails only its own requests
+                try:
+                    self._settle(jobs, result=rollout(**self._arguments(jobs[0].key)))
+                except Exception as err:
+                    self._settle(jobs, error=err)
+        except BaseException:  # interrupted: nobody may wait for ever
             for jobs in self._in_loop.values():
-                self._settle(jobs, error=RuntimeError("the race could not be computed"))
-            self._in_loop.clear()
-            self._handles.clear()
-            self._loop = RaceLoop()
+                self._settle(jobs, error=RuntimeError("interrupted"))
+            self._reset()
             raise
         finally:
             if not until.done:
                 self._settle([until], error=RuntimeError("the race could not be computed"))
+
+    def _reset(self) -> None:
+        self._in_loop.clear()
+        self._handles.clear()
+        self._loop = RaceLoop()
 
     def _admit(self) -> None:
         with self._changed:
