@@ -367,7 +367,7 @@ class DashApp:
         key = dep.key
         if key not in self._concrete:
             self._concrete[key] = self._find_concrete(dep)
-        return copy.deepcopy(self._concrete[key])
+        return list(self._concrete[key])  # the ids themselves are shared: read them, never change them
 
     def waits_for(self, cb: Callback, other: Callback) -> bool:
         """Callback.waits_for, remembered (the renderer's graph does not change)."""

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +17,18 @@ def assert_gradient_matches_central_differences(surface, X, Y, h=1e-6):
     atol = 1e-5 * (1 + np.abs(surface.f(X, Y))).max()
     np.testing.assert_allclose(gx, fd_x, atol=atol, rtol=1e-6)
     np.testing.assert_allclose(gy, fd_y, atol=atol, rtol=1e-6)
+
+
+def wait_until(predicate, timeout: float, what: str = "condition", interval: float = 0.05, detail=None):
+    """The first truthy value of `predicate()`, polled every `interval` seconds; AssertionError
+    after `timeout` seconds (with `detail()` appended, e.g. the app's state)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}" + (f"; {detail()}" if detail else ""))
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from tests.checks import wait_until
 from tests.conftest import requested_urls
 
 pytestmark = pytest.mark.browser
@@ -17,13 +18,7 @@ def state(duo) -> dict:
 
 
 def wait_for(duo, predicate, timeout=10.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; state: {state(duo)}")
+    return wait_until(predicate, timeout, what, detail=lambda: f"state: {state(duo)}")
 
 
 def start(duo, app) -> dict:

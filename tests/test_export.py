@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from webapp.export import (
 )
 from webapp.payload import race_payload, surface_payload
 from webapp.race import race_settings
+from tests.checks import wait_until
 from tests.conftest import requested_urls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,13 +303,7 @@ def chromium():
 
 
 def wait_for(driver, script, timeout=15.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(lambda: driver.execute_script(script), timeout, what)
 
 
 def painted_pixels(driver, graph_id):

@@ -11,6 +11,7 @@ import pytest
 
 from optimizers import rollout
 from surfaces import get_surface
+from tests.checks import wait_until
 from webapp import validation
 from webapp.controls import SLIDERS
 from webapp.race import RACES, race_spec
@@ -42,13 +43,6 @@ def _in_threads(queue, keys):
     return threads, out, finished
 
 
-def _wait_until(predicate, timeout=20.0):
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.001)
-
-
 def _same_race(got, arguments):
     alone = rollout(**arguments)
     assert got.steps == alone.steps and got.names == alone.names
@@ -73,7 +67,7 @@ def test_races_join_a_running_loop_and_leave_it_when_done():
     assert started.wait(20)
     keys = ["noisy", "short", "bowl", "noisy"]
     threads, out, done = _in_threads(queue, keys)
-    _wait_until(lambda: queue.waiting == len(keys))
+    wait_until(lambda: queue.waiting == len(keys), 20, "the others to arrive", 0.001)
     go.set()
     for t in threads + long_thread:
         t.join(60)
@@ -120,7 +114,7 @@ def test_a_race_that_breaks_the_loop_fails_only_its_own_request():
     first, first_out, _ = _in_threads(queue, ["long"])
     assert started.wait(20)
     rest, rest_out, _ = _in_threads(queue, ["faulty", "short"])
-    _wait_until(lambda: queue.waiting == 2)
+    wait_until(lambda: queue.waiting == 2, 20, "the others to arrive", 0.001)
     go.set()
     for t in first + rest:
         t.join(60)

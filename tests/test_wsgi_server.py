@@ -8,14 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.dash_client import CALLBACK_PATH, DashApp, HttpClient, Session, loads_strict
 from benchmarks.load_test import Server, free_port
-from tests.checks import wsgi_server
+from tests.checks import wait_until, wsgi_server
 
 ROOT = Path(__file__).resolve().parents[1]
 posix_only = pytest.mark.skipif(not hasattr(os, "fork"), reason="several workers need fork")
@@ -29,14 +28,6 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _wait(predicate, timeout: float, what: str):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +71,12 @@ def test_a_one_megabyte_body_gets_a_clean_413(served):
 @posix_only
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 def test_workers_are_separate_processes_and_a_dead_one_is_replaced(served):
-    workers = _wait(lambda: len(_children(served.proc.pid)) == 2 and _children(served.proc.pid), 30, "2 workers")
+    workers = wait_until(lambda: len(_children(served.proc.pid)) == 2 and _children(served.proc.pid), 30, "2 workers")
     victim = workers[0]
     os.kill(victim, signal.SIGKILL)
-    _wait(lambda: victim not in (c := _children(served.proc.pid)) and len(c) == 2, 30, "a replacement worker")
+    wait_until(lambda: victim not in (c := _children(served.proc.pid)) and len(c) == 2, 30, "a replacement worker")
     http = HttpClient(served.url)
-    assert _wait(lambda: http.get("/_dash-dependencies").status == 200, 60, "service after the restart")
+    assert wait_until(lambda: http.get("/_dash-dependencies").status == 200, 60, "service after the restart")
     http.close()
 
 
@@ -100,7 +91,7 @@ def test_stops_cleanly_with_its_workers():
         srv.proc.send_signal(signal.SIGTERM)  # the parent only: it must stop its workers
         srv.proc.wait(timeout=20)
         for pid in workers:
-            _wait(lambda: not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
+            wait_until(lambda: not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2],
                   20, f"worker {pid} to exit")
         text = Path(log).read_text()
         assert "2 worker process(es)" in text and "127.0.0.1:%d" % port in text

@@ -42,6 +42,8 @@ RACE_INPUTS = [
     Input("btn-reseed", "n_clicks"),
     State(OVERRIDE, "id"),
 ]
+# The same, as State: for callbacks that read the race's controls without being set off by them.
+RACE_STATES = [State(i.component_id, i.component_property) for i in RACE_INPUTS]
 
 
 def _messages(problems: list[str]):
@@ -312,7 +314,7 @@ def register_callbacks(app) -> None:
     app.callback(
         Output("link", "data", allow_duplicate=True),
         *[Input(c, p) for c, p in link_only],
-        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
+        *RACE_STATES,
         prevent_initial_call=True,
     )(on_link)
 
@@ -331,7 +333,7 @@ def register_callbacks(app) -> None:
         Output("explorer-best", "data"),
         Output("explorer-notes", "children"),
         Input("explorer-request", "data"),
-        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
+        *RACE_STATES,
         running=[(Output("explorer-status", "children"), "Sweeping 64 learning rates × 9 optimizers…", "")],
         prevent_initial_call=True,
     )(on_explorer_request)
@@ -348,7 +350,7 @@ def register_callbacks(app) -> None:
         Output("live-data", "data"),
         Output("messages", "children", allow_duplicate=True),
         Input("live-step", "data"),
-        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
+        *RACE_STATES,
         prevent_initial_call=True,
     )(on_live_step)
 
@@ -357,7 +359,7 @@ def register_callbacks(app) -> None:
         Output("messages", "children", allow_duplicate=True),
         *[Input(button, "n_clicks") for button in EXPORTS],
         State("view", "value"),
-        *[State(i.component_id, i.component_property) for i in RACE_INPUTS],
+        *RACE_STATES,
         prevent_initial_call=True,
     )(on_export)
 
