@@ -11,7 +11,7 @@ stored path, so the loop itself does no bookkeeping.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -44,6 +44,9 @@ class RolloutResult:
     losses: np.ndarray  # (n, steps + 1)
     diverged_at: np.ndarray  # (n,), -1 where the path never diverged
     arrived_at: np.ndarray  # (n,), -1 where the path never came within the arrival threshold
+    # (n,): the step from which the path stays within the arrival threshold to the end ("arrived
+    # and stayed"), -1 where it is outside at the end; a path that arrived and left has -1 here
+    settled_at: np.ndarray
     # with record_states: "grad", "v", "s", "u" → (n, steps, 2), the gradient used by update t+1
     # and the folded rule's states after it (see kernel.py; live.py names them per optimizer)
     states: dict | None = None
@@ -55,11 +58,28 @@ class RolloutResult:
     def final_loss(self) -> np.ndarray:
         return self.losses[:, -1]
 
+    def only(self, ids) -> "RolloutResult":
+        """The same race with only the optimizers `ids` (in this race's order): what the race of
+        those alone gives, since runs never interact."""
+        keep = [i for i, oid in enumerate(self.names) if oid in set(ids)]
+        if not keep:
+            raise ValueError(f"none of {list(ids)!r} ran in this race")
+        rows = np.array(keep)
+        return replace(
+            self, names=[self.names[i] for i in keep],
+            settings={self.names[i]: self.settings[self.names[i]] for i in keep},
+            paths=self.paths[rows], losses=self.losses[rows], diverged_at=self.diverged_at[rows],
+            arrived_at=self.arrived_at[rows], settled_at=self.settled_at[rows],
+            states={k: v[rows] for k, v in self.states.items()} if self.states is not None else None,
+            rejected=tuple(self.rejected[i] for i in keep) if self.rejected else (),
+        )
+
     def ranking(self) -> list[str]:
-        """Ids from first to last: arrived (earliest first), then by final loss; diverged last."""
+        """Ids from first to last: arrived and stayed (earliest to settle first), then the rest by
+        final loss (a path that arrived and left among them); diverged last."""
         def key(i):
-            arrived = self.arrived_at[i]
-            return (self.diverged_at[i] >= 0, arrived < 0, arrived, self.final_loss[i])
+            settled = self.settled_at[i]
+            return (self.diverged_at[i] >= 0, settled < 0, settled, self.final_loss[i])
 
         return [self.names[i] for i in sorted(range(len(self.names)), key=key)]
 
@@ -77,8 +97,10 @@ class SweepResult:
     final_loss: np.ndarray  # (n, len(values)), the last valid loss where a run diverged
     diverged_at: np.ndarray  # (n, len(values)), -1 where it never diverged
     arrived_at: np.ndarray  # (n, len(values)), -1 where it never arrived
+    settled_at: np.ndarray  # (n, len(values)), -1 unless it arrived and stayed (RolloutResult)
+    min_loss: np.ndarray  # (n, len(values)), the lowest loss before divergence
+    max_loss: np.ndarray  # (n, len(values)), the highest loss before divergence
     settings: dict[str, dict[str, float]] = field(default_factory=dict)
-    min_loss: np.ndarray | None = None  # (n, len(values)), the lowest loss before divergence
 
 
 # -- argument checks -----------------------------------------------------------------------------
@@ -136,13 +158,15 @@ class _Outcome:
     losses: np.ndarray  # (steps + 1, K); garbage after a run's divergence
     diverged_at: np.ndarray  # (K,), -1 where the run never diverged
     arrived_at: np.ndarray  # (K,), -1 where the run never arrived
+    settled_at: np.ndarray  # (K,), -1 unless the run is within the threshold from there to the end
     last_valid: np.ndarray  # (K,), the last step before divergence (or the last step)
 
 
 def _settle(surface: Surface, out: np.ndarray) -> _Outcome:
     """Divergence and arrival (SPEC §4) of the raw iterates `out` (steps + 1, 2, K): a run
     diverges at the first step whose point leaves the escape box or whose loss is not finite;
-    it arrives at the first earlier step within the arrival threshold."""
+    it arrives at the first earlier step within the arrival threshold, and settles at the step
+    from which it stays within it to the end (a run that diverged never settles)."""
     px, py = out[:, 0], out[:, 1]
     (bx0, bx1), (by0, by1) = surface.escape_box
     with np.errstate(all="ignore"):
@@ -160,10 +184,17 @@ def _settle(surface: Surface, out: np.ndarray) -> _Outcome:
         reached = losses <= threshold
     first_reached = reached.argmax(axis=0)
     arrived = reached[first_reached, runs] & (first_reached <= last_valid)
+    # the last step outside the threshold, counted from the end; a run inside at every step has none
+    outside_from_end = ~reached[::-1]
+    last_outside = out.shape[0] - 1 - outside_from_end.argmax(axis=0)
+    never_outside = ~outside_from_end.any(axis=0)
+    settled = np.where(never_outside, 0, last_outside + 1)
+    stays = ~diverged & reached[-1]
     return _Outcome(
         losses,
         np.where(diverged, first_outside, -1),
         np.where(arrived, first_reached, -1),
+        np.where(stays, settled, -1),
         last_valid,
     )
 
@@ -206,7 +237,7 @@ def _race_result(race: _Race, out: np.ndarray, trace: dict | None) -> RolloutRes
         losses[i, last + 1 :] = losses[i, last]
     return RolloutResult(
         race.surface.id, race.ids, race.start, race.settings, race.steps, race.noise, race.batch_size,
-        race.seed, paths, losses, outcome.diverged_at, outcome.arrived_at,
+        race.seed, paths, losses, outcome.diverged_at, outcome.arrived_at, outcome.settled_at,
         {k: v.transpose(2, 0, 1).copy() for k, v in trace.items()} if trace is not None else None,
         rejected,
     )
@@ -409,9 +440,10 @@ def sweep(
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
     valid = np.arange(steps + 1)[:, None] <= outcome.last_valid
     min_loss = np.min(outcome.losses, axis=0, where=valid, initial=np.inf)
+    max_loss = np.max(outcome.losses, axis=0, where=valid, initial=-np.inf)
     shape = (len(ids), V)
     return SweepResult(
         surface.id, ids, param, values, start, steps, final_loss.reshape(shape),
-        outcome.diverged_at.reshape(shape), outcome.arrived_at.reshape(shape), resolved,
-        min_loss.reshape(shape),
+        outcome.diverged_at.reshape(shape), outcome.arrived_at.reshape(shape),
+        outcome.settled_at.reshape(shape), min_loss.reshape(shape), max_loss.reshape(shape), resolved,
     )

@@ -183,6 +183,47 @@ def test_arrival_and_ranking():
     assert order.index("gd") < order.index("sgd")
 
 
+def _settled_by_hand(losses, threshold, diverged):
+    """The step from which `losses` stay within `threshold` to the end, by a plain loop."""
+    if diverged or losses[-1] > threshold:
+        return -1
+    k = len(losses) - 1
+    while k > 0 and losses[k - 1] <= threshold:
+        k -= 1
+    return k
+
+
+def test_a_path_that_arrives_and_leaves_is_not_settled_and_ranks_below_one_that_stays():
+    # η = 1.1 on the bowl (λ = 2): RMSprop's steps stay about η long, so it comes within the
+    # threshold and bounces out again; Momentum spirals in and stays; GD diverges.
+    s = get_surface("bowl")
+    r = rollout(s, steps=300, settings={o: {"lr": 1.1} for o in IDS})
+    threshold = s.f_min + 1e-3 * (s.f(*s.start) - s.f_min)
+    for i in range(len(IDS)):
+        assert r.settled_at[i] == _settled_by_hand(r.losses[i], threshold, r.diverged_at[i] >= 0)
+    rms, mom = IDS.index("rmsprop"), IDS.index("momentum")
+    assert r.arrived_at[rms] >= 0 and r.settled_at[rms] == -1 and r.final_loss[rms] > threshold
+    assert r.arrived_at[mom] <= r.settled_at[mom] and r.settled_at[mom] > 0
+    order = r.ranking()
+    assert order.index("momentum") < order.index("rmsprop") < order.index("gd")
+    settled = [o for o in order if r.settled_at[IDS.index(o)] >= 0]
+    assert order[: len(settled)] == settled  # arrived and stayed first, earliest to settle first
+    assert [r.settled_at[IDS.index(o)] for o in settled] == sorted(r.settled_at[IDS.index(o)] for o in settled)
+
+
+def test_only_keeps_the_rows_of_the_optimizers_named():
+    s = get_surface("rosenbrock")
+    r = rollout(s, steps=80, noise=1.0, record_states=True)
+    part = r.only(["adam", "gd"])
+    alone = rollout(s, steps=80, noise=1.0, optimizers=["gd", "adam"], record_states=True)
+    assert part.names == alone.names == ["gd", "adam"]
+    for name in ("paths", "losses", "diverged_at", "arrived_at", "settled_at"):
+        np.testing.assert_array_equal(getattr(part, name), getattr(alone, name))
+    for name, value in alone.states.items():
+        np.testing.assert_array_equal(part.states[name], value)
+    assert part.ranking() == alone.ranking() and set(part.settings) == {"gd", "adam"}
+
+
 def test_sweep_columns_equal_single_rollouts():
     s = get_surface("rosenbrock")
     values = np.logspace(-5, 0, 12)
@@ -194,6 +235,9 @@ def test_sweep_columns_equal_single_rollouts():
         np.testing.assert_array_equal(sw.final_loss[:, j], r.final_loss)
         np.testing.assert_array_equal(sw.diverged_at[:, j], r.diverged_at)
         np.testing.assert_array_equal(sw.arrived_at[:, j], r.arrived_at)
+        np.testing.assert_array_equal(sw.settled_at[:, j], r.settled_at)
+        np.testing.assert_array_equal(sw.min_loss[:, j], r.losses.min(axis=1))
+        np.testing.assert_array_equal(sw.max_loss[:, j], r.losses.max(axis=1))
     assert np.isfinite(sw.final_loss).all()
 
 

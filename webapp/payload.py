@@ -108,5 +108,6 @@ def race_payload(result: RolloutResult, surface: Surface) -> dict:
         "diverged_at": result.diverged_at.tolist(),
         "stop_reasons": _stop_reasons(result, surface),
         "arrived_at": result.arrived_at.tolist(),
+        "settled_at": result.settled_at.tolist(),
         "ranking": result.ranking(),
     }
