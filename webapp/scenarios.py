@@ -1,13 +1,26 @@
-"""Ready lessons: a surface, a start and settings, and what to watch. Each is a RaceState, so a
-scenario is also a link; tests check that each race does what its text says."""
+"""Ready lessons: a surface, a start and settings, a few sentences on what to watch, and the
+claims the race bears out. Each lesson is a RaceState, so it is also a link; every claim is
+checked against the engine on the lesson's exact settings (tests/test_lessons_and_links.py),
+and the claims the leaderboard shows are read back from the page in a real browser
+(tests/test_lessons_browser.py). Where a picture and a sentence disagree, the lesson's settings
+or text change, never the check."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
+
+from optimizers import OPTIMIZERS, rollout
+from surfaces import SURFACES
+
+from .claims import (MOVING, Claim, diverges, diverges_before, ends_near, first_step, leaves, loss_between, never_arrives,
+                     on_engine, rms_distance, row, settles, settles_before, sign_changes, travel)
 from .state import RaceState
 
-_PLAIN = ("gd", "sgd", "minibatch_sgd")
+_PLAIN = ("sgd", "minibatch_sgd")  # with σ = 0 they follow GD exactly: hidden where noise is off
+_ADAPTIVE = ("adagrad", "adadelta", "rmsprop", "adam")
 
 
 @dataclass(frozen=True)
@@ -15,94 +28,283 @@ class Scenario:
     id: str
     title: str
     state: RaceState
-    text: str
+    intro: str
+    claims: tuple[Claim, ...]
 
+    @property
+    def shown(self) -> tuple[str, ...]:
+        return tuple(o for o in OPTIMIZERS if o not in self.state.hidden)
+
+    @property
+    def text(self) -> str:
+        """The whole lesson as plain text: the intro, then what to watch."""
+        return " ".join([self.intro, *(c.text for c in self.claims)])
+
+
+def _stability_limits(result, surface) -> bool:
+    """GD, Momentum and Nesterov on the bowl (λ = 2, γ = 0.9): each converges at 0.97 of its
+    theoretical limit and diverges at 1.03 of it (2/λ, 2(1 + γ)/λ, 2(1 + γ)/((1 + 2γ)λ))."""
+    limits = {"gd": 1.0, "momentum": 1.9, "nag": 1.9 / 2.8}
+    for oid, limit in limits.items():
+        below, above = (rollout(surface, start=result.start, steps=result.steps, optimizers=[oid],
+                                settings={oid: {"lr": f * limit}}) for f in (0.97, 1.03))
+        if below.settled_at[0] < 0 or above.diverged_at[0] < 0:
+            return False
+    return True
+
+
+def _gd_error_grows_by(factor: float):
+    def check(result, surface):
+        p = result.paths[row(result, "gd")]
+        steps = int(result.diverged_at[row(result, "gd")]) - 1
+        ratios = np.abs(p[1:steps, 0] / p[: steps - 1, 0])
+        return steps > 5 and np.allclose(ratios, factor, rtol=1e-9)
+
+    return check
+
+
+def _adadelta_with_eps(eps: float):
+    def check(result, surface):
+        faster = rollout(surface, start=result.start, steps=result.steps, optimizers=["adadelta"],
+                         settings={"adadelta": {"eps": eps}})
+        ratio = first_step(faster, "adadelta") / first_step(result, "adadelta")
+        arrived = faster.settled_at[0]
+        return bool(np.allclose(ratio, 10, rtol=0.01)) and 0 <= arrived < result.settled_at[row(result, "adadelta")] / 3
+
+    return check
+
+
+def _nesterov_at(lr: float):
+    """The ravine race again at `lr`: Nesterov settles, within a step or two of Momentum and in at
+    most half GD's steps."""
+
+    def check(result, surface):
+        ids = ["gd", "momentum", "nag"]
+        again = rollout(surface, start=result.start, steps=result.steps, optimizers=ids,
+                        settings={o: {**result.settings[o], "lr": lr} for o in ids})
+        gd, momentum, nag = (int(k) for k in again.settled_at)
+        return nag >= 0 and momentum >= 0 and abs(nag - momentum) <= 2 and 2 * nag <= gd
+
+    return check
+
+
+def _valley_floor_by(step: int):
+    """GD is on the valley floor (|y − x²| < 0.05) from `step` on."""
+
+    def check(result, surface):
+        p = result.paths[row(result, "gd"), step:]
+        return bool((np.abs(p[:, 1] - p[:, 0] ** 2) < 0.05).all())
+
+    return check
+
+
+_WELLS = {"nearest": (-1.5, -1.3), "top_left": (-1.5, 1.0), "bottom_middle": (0.4, -1.4), "deepest": (1.3, 1.2)}
 
 SCENARIOS: dict[str, Scenario] = {
     s.id: s
     for s in (
         Scenario(
             "lr_too_high", "Learning rate too high",
-            RaceState("bowl", values={"lr": 1.1, "steps": 300}, scenario="lr_too_high"),
-            "The bowl curves with λ = 2 in every direction, so plain descent is stable only for "
-            "η < 2/λ = 1. At η = 1.1 every GD step overshoots the minimum by more than it was "
-            "away: the error grows by |1 − 2η| = 1.2 per step and GD diverges. Momentum tolerates "
-            "more; the adaptive methods take steps of about η whatever the gradient, so they "
-            "bounce around the minimum instead of blowing up.",
+            RaceState("bowl", values={"lr": 1.1, "steps": 300}, hidden=_PLAIN + ("adadelta",),
+                      scenario="lr_too_high"),
+            "The bowl curves with λ = 2 in every direction. Plain descent is stable only for "
+            "η < 2/λ = 1; here η = 1.1. Momentum changes that limit, and not always upwards.",
+            (
+                diverges("gd", why="every step multiplies the distance to the minimum by 1 − ηλ = −1.2, so "
+                                   "it overshoots by more than it was away, further each time."),
+                on_engine("GD's distance along x grows by exactly 1.2 per step until it leaves the map.",
+                          _gd_error_grows_by(1.2), "gd"),
+                diverges_before("nag", "gd",
+                                "Nesterov diverges first: at γ = 0.9 its look-ahead makes it stable only for "
+                                "η < 2(1 + γ)/((1 + 2γ)λ) ≈ 0.68, a smaller η than GD tolerates."),
+                settles("momentum", why="heavy-ball momentum stays stable up to η < 2(1 + γ)/λ = 1.9, so it "
+                                        "spirals in."),
+                on_engine("Each limit holds on the engine: GD, Momentum and Nesterov converge at 0.97× their "
+                          "limit and diverge at 1.03× it.", _stability_limits, "gd", "momentum", "nag"),
+                leaves("rmsprop", why="its steps are about η long whatever the gradient, so it bounces around "
+                                      "the minimum without blowing up."),
+                settles("adagrad", "adam",
+                        why="AdaGrad's growing sum shrinks its steps; Adam's average of past gradients "
+                            "cancels the bouncing."),
+            ),
         ),
         Scenario(
             "lr_too_low", "Learning rate too low",
-            RaceState("bowl", values={"lr": 1e-3, "steps": 500}, scenario="lr_too_low"),
-            "With η = 0.001 plain descent shrinks the error by only 0.2% per step: after 500 "
-            "steps it is still far from the minimum. Momentum accumulates speed and gets there; "
-            "RMSprop and Adam step about η per step, so they crawl too. Raise η and watch.",
+            RaceState("bowl", values={"lr": 1e-3, "steps": 500}, hidden=_PLAIN, scenario="lr_too_low"),
+            "With η = 0.001 plain descent shrinks the distance to the minimum by only 1 − ηλ = 0.2% per "
+            "step. Raise η and watch who benefits.",
+            (
+                never_arrives("gd", why="after 500 steps its loss is still (1 − 2η)^1000 ≈ 13.5% of where it "
+                                        "started."),
+                loss_between("gd", 0.99 * 4.25 * 0.998**1000, 1.01 * 4.25 * 0.998**1000,
+                             "GD's loss at the end: 4.25 × 0.998^1000 ≈ 0.574, as the formula says."),
+                settles("momentum", "nag", why="γ = 0.9 lets the steps build up to η/(1 − γ) = 10η."),
+                never_arrives("rmsprop", "adam",
+                              why="they step about η = 0.001 per coordinate, so in 500 steps they can move only "
+                                  "about 0.5 of the 1.6 to go along x."),
+                on_engine("RMSprop and Adam each move less than 0.55 along x and along y in the 500 steps.",
+                          lambda r, s: all((np.abs(r.paths[row(r, o), -1] - r.paths[row(r, o), 0]) < 0.55).all()
+                                           for o in ("rmsprop", "adam")), "rmsprop", "adam"),
+                never_arrives("adagrad", why="its steps start at η and shrink as its sum of squared gradients "
+                                             "grows: it has barely left the start."),
+                settles("adadelta", why="it has no learning rate (its η stays 1), so a low η does not slow it."),
+            ),
         ),
         Scenario(
             "momentum_ravine", "Momentum through the ravine",
-            RaceState("ravine", values={"lr": 0.15, "steps": 300}, scenario="momentum_ravine"),
-            "The ravine is 50 times steeper across than along. A learning rate large enough to "
-            "matter along the floor makes GD zig-zag across the steep walls while it crawls "
-            "along the valley. Momentum averages the zig-zags away and keeps the speed along the "
-            "floor: it arrives in about half the steps.",
+            RaceState("ravine", values={"lr": 0.19, "gamma": 0.5, "steps": 150},
+                      hidden=_PLAIN + _ADAPTIVE, scenario="momentum_ravine"),
+            "The ravine curves 50 times more steeply across (λ = 10) than along (λ = 0.2). At η = 0.19, "
+            "GD's step across the valley is 1 − ηλ = −0.9 times the last: it zig-zags from wall to wall, "
+            "while along the floor it shrinks the distance by only 3.8% a step.",
+            (
+                on_engine("GD zig-zags: it crosses the valley floor on every one of its first 50 steps.",
+                          lambda r, s: sign_changes(r, "gd", 1, until=50) == 50, "gd"),
+                settles_before("momentum", "gd",
+                               "Momentum (γ = 0.5) arrives and stays in less than half GD's steps: the "
+                               "zig-zags cancel in its velocity while the pushes along the floor add up.",
+                               ratio=0.5),
+                on_engine("Momentum crosses the valley floor less than a third as often as GD before arriving.",
+                          lambda r, s: 3 * sign_changes(r, "momentum", 1, until=int(r.arrived_at[row(r, "momentum")]))
+                          < sign_changes(r, "gd", 1, until=int(r.arrived_at[row(r, "gd")])), "momentum", "gd"),
+                diverges("nag", why="its look-ahead is stable across the walls only for ηλ < (2 + 2γ)/(1 + 2γ) = "
+                                    "1.5, and here ηλ = 1.9."),
+                on_engine("Lower η to 0.14 (ηλ = 1.4) and Nesterov arrives and stays, a step behind Momentum "
+                          "and in half GD's steps.", _nesterov_at(0.14), "nag"),
+            ),
         ),
         Scenario(
             "saddle_escape", "Escaping the saddle",
-            RaceState("saddle", start=(-2.2, 0.0), values={"lr": 0.05, "noise": 0.3, "steps": 400},
+            RaceState("saddle", start=(-2.2, 0.0), values={"lr": 0.05, "noise": 0.05, "steps": 400},
                       scenario="saddle_escape"),
-            "The start lies exactly on the ridge y = 0. GD sees the exact gradient, which has no "
-            "y-component there: it slides straight into the saddle point at the origin and stays. "
-            "The stochastic optimizers see noisy gradients that nudge them off the ridge; the "
-            "saddle then pushes them away, down into one of the two minima.",
+            "The start lies exactly on the ridge y = 0, and the saddle point is at the origin. The two "
+            "minima are at (0, ±1). The gradient noise σ = 0.05 is small, but it is not zero.",
+            (
+                ends_near(("gd",), (0.0, 0.0), 1e-3,
+                          "GD slides straight into the saddle point and stays: the exact gradient has no "
+                          "y-component on the ridge."),
+                never_arrives("gd", why="the saddle point is a flat spot, not a minimum."),
+                settles("sgd", "minibatch_sgd", "momentum", "nag", "rmsprop", "adam",
+                        why="their noisy gradients nudge them off the ridge, and the saddle then pushes them "
+                            "down into one of the two minima."),
+                never_arrives("adagrad", "adadelta",
+                              why="they leave the ridge too, but AdaGrad's steps shrink as its sum grows and "
+                                  "AdaDelta starts from tiny steps, so both are still on their way along x."),
+                ends_near(("adagrad", "adadelta"), (-0.63, 0.0), 1.05,
+                          "Both end beside a minimum (|y| ≈ 1), short of it along x."),
+            ),
         ),
         Scenario(
             "rosenbrock_valley", "The Rosenbrock valley",
-            RaceState("rosenbrock", values={"lr": 1e-3, "steps": 1500}, scenario="rosenbrock_valley"),
-            "Everyone reaches the curved valley quickly; following its nearly flat floor to the "
-            "minimum at (1, 1) is the hard part. Plain descent slows to a crawl, since the floor's "
-            "gradient is tiny; momentum keeps its speed along the floor and gets there first.",
+            RaceState("rosenbrock", values={"lr": 1e-3, "steps": 1500}, hidden=_PLAIN + _ADAPTIVE,
+                      scenario="rosenbrock_valley"),
+            "Reaching the curved valley is easy; following its nearly flat floor to the minimum at (1, 1) "
+            "is the hard part, since the floor's gradient is tiny.",
+            (
+                on_engine("GD is on the valley floor (|y − x²| < 0.05) from step 100 on.", _valley_floor_by(100),
+                          "gd"),
+                never_arrives("gd", why="on the flat floor its steps are tiny, and after 1500 steps it is "
+                                        "still short of (1, 1)."),
+                ends_near(("gd",), (0.6, 0.36), 0.05, "GD ends around (0.6, 0.36), on the floor."),
+                settles_before("momentum", "nag",
+                               "Momentum arrives first and stays, Nesterov just after: their velocity keeps "
+                               "the speed that the floor's small gradient cannot give."),
+            ),
         ),
         Scenario(
             "which_minimum", "Which minimum?",
-            RaceState("multi_minima", scenario="which_minimum"),
-            "Four wells of different depth. From the same start the optimizers end in different "
-            "wells: plain descent takes the nearest one, momentum's speed carries it over a ridge, "
-            "the adaptive methods' normalised steps take them elsewhere again. None of them knows "
-            "where the deepest well is.",
+            RaceState("multi_minima", hidden=_PLAIN + ("adadelta",), scenario="which_minimum"),
+            "Four wells of different depth; the deepest is top right, at about (1.3, 1.2). From the "
+            "same start the optimizers end in different wells, and none of them knows where the "
+            "deepest one is.",
+            (
+                ends_near(("gd", "nag"), _WELLS["nearest"], 0.15,
+                          "GD takes the nearest well, bottom left; Nesterov brakes early and ends there too."),
+                ends_near(("momentum",), _WELLS["top_left"], 0.15,
+                          "Momentum's speed carries it over a ridge into the top-left well."),
+                ends_near(("adagrad", "adam"), _WELLS["bottom_middle"], 0.15,
+                          "AdaGrad and Adam take normalised steps of about η = 0.3 in each coordinate, "
+                          "which take them to a third well, bottom middle."),
+                ends_near(("rmsprop",), _WELLS["bottom_middle"], 0.3,
+                          "RMSprop heads there too but keeps bouncing around it: its steps stay about "
+                          "η long."),
+                Claim("Nobody arrives: arrival means the global minimum, and nobody reaches the deepest well.",
+                      lambda s: all(v.status == MOVING for v in s.values())),
+            ),
         ),
         Scenario(
             "adagrad_stalls", "Why AdaGrad stalls",
-            RaceState("rosenbrock", values={"lr": 0.01, "steps": 1000},
-                      hidden=_PLAIN + ("momentum", "nag", "adadelta"), scenario="adagrad_stalls"),
-            "AdaGrad divides by the root of the sum of every squared gradient so far. The steep "
-            "walls at the start make that sum large, and it never shrinks: its steps become tiny "
-            "and it stalls in the valley. RMSprop uses a running average instead, forgets the "
-            "walls and keeps moving; Adam adds momentum to that.",
+            RaceState("rosenbrock", values={"lr": 0.006, "steps": 1500},
+                      hidden=tuple(o for o in OPTIMIZERS if o not in ("adagrad", "rmsprop")),
+                      scenario="adagrad_stalls"),
+            "AdaGrad divides each step by the root of the sum of every squared gradient so far. The "
+            "steep walls at the start make that sum large, and it never shrinks. RMSprop divides by a "
+            "running average instead, which forgets the walls.",
+            (
+                never_arrives("adagrad", why="its steps shrink like η/√t, so it stalls near the start."),
+                on_engine("AdaGrad moves less than 0.02 in its last 500 steps.",
+                          lambda r, s: travel(r, "adagrad", 500) < 0.02, "adagrad"),
+                loss_between("adagrad", 4.0, 5.0, "AdaGrad's loss stays above 4 (it started at 24)."),
+                settles("rmsprop", why="its average forgets the walls, so its steps stay about η long all the "
+                                       "way to (1, 1)."),
+            ),
         ),
         Scenario(
             "adadelta_no_lr", "AdaDelta without a learning rate",
-            RaceState("bowl", values={"lr": 0.05, "steps": 500}, hidden=("sgd", "minibatch_sgd", "nag"),
+            RaceState("bowl", values={"lr": 0.05, "steps": 500}, hidden=_PLAIN + ("nag",),
                       scenario="adadelta_no_lr"),
-            "AdaDelta has no learning rate (η = 1): its step is √(E[Δ²]+ε)/√(E[g²]+ε)·g, the RMS "
-            "of its own past steps over the RMS of the gradients. Its first steps are tiny, a few "
-            "thousandths, set by √ε = 0.001; it speeds up as its own past steps grow. Set its ε to "
-            "1e-4 in the per-optimizer panel and it starts ten times faster.",
+            "AdaDelta has no learning rate (η = 1): its step is √(E[Δ²]+ε)/√(E[g²]+ε)·g, the RMS of its "
+            "own past steps over the RMS of the gradients. Its first steps are set by ε alone.",
+            (
+                on_engine("AdaDelta's first step is √ε/√(1 − ρ) ≈ 0.003 in each coordinate.",
+                          lambda r, s: bool(np.allclose(first_step(r, "adadelta"), math.sqrt(1e-6 / 0.1), rtol=1e-3)),
+                          "adadelta"),
+                settles("adadelta", why="it speeds up as its own past steps grow, and arrives last of those "
+                                        "that arrive."),
+                Claim("It arrives after every other optimizer that arrives.",
+                      lambda s: all(v.step < s["adadelta"].step for o, v in s.items()
+                                    if o != "adadelta" and v.status == "settled"), ids=("adadelta",)),
+                on_engine("Set its ε to 1e-4 in the per-optimizer panel and its first step is ten times "
+                          "longer: it arrives more than three times sooner.", _adadelta_with_eps(1e-4), "adadelta"),
+                never_arrives("adagrad", why="at η = 0.05 its shrinking steps are too short to get there in "
+                                             "500 steps."),
+            ),
         ),
         Scenario(
             "adam_bias", "Adam's bias correction",
-            RaceState("bowl", values={"lr": 0.1, "steps": 100}, hidden=_PLAIN + ("adagrad", "adadelta"),
+            RaceState("bowl", values={"lr": 0.1, "steps": 100}, hidden=_PLAIN + ("gd", "adagrad", "adadelta"),
                       scenario="adam_bias"),
             "Adam's averages m and v start at zero, so after the first step m = 0.1·g and "
-            "v = 0.001·g²: far too small. Dividing by 1 − β₁ᵗ and 1 − β₂ᵗ undoes that, so the "
-            "first step is exactly η in each coordinate. Pause at step 1 and compare m with m̂ "
-            "and v with v̂ in the live numbers under Adam's rule.",
+            "v = 0.001·g²: far too small. Dividing by 1 − β₁ᵗ and 1 − β₂ᵗ undoes that. Pause at step 1 "
+            "and compare m with m̂ and v with v̂ in the live numbers under Adam's rule.",
+            (
+                on_engine("Adam's first step is exactly η = 0.1 in each coordinate.",
+                          lambda r, s: bool(np.allclose(first_step(r, "adam"), 0.1, rtol=1e-6)), "adam"),
+                on_engine("RMSprop has no bias correction: its first step is η/√(1 − ρ) ≈ 0.32, three times "
+                          "longer.", lambda r, s: bool(np.allclose(first_step(r, "rmsprop"), 0.1 / math.sqrt(0.1),
+                                                                     rtol=1e-6)), "rmsprop"),
+                settles("adam", why="with the corrected averages its steps shrink smoothly near the minimum."),
+                settles_before("nag", "adam", "Nesterov arrives and stays before Adam: on a round bowl the "
+                                              "gradient already points at the minimum."),
+            ),
         ),
         Scenario(
             "noise_and_batches", "Noise: one sample or a batch",
             RaceState("bowl", values={"lr": 0.05, "noise": 3.0, "batch": 16, "steps": 300},
-                      hidden=("adagrad", "adadelta", "rmsprop", "adam"), scenario="noise_and_batches"),
-            "Each sample's gradient is the true gradient plus a tilt of spread σ = 3. GD uses "
-            "all samples and moves smoothly. SGD uses one and jitters around the minimum without "
-            "settling; a batch of 16 averages the tilts and cuts the jitter by √16 = 4.",
+                      hidden=_ADAPTIVE, scenario="noise_and_batches"),
+            "Each sample's gradient is the true gradient plus a tilt of spread σ = 3. GD uses all "
+            "samples, SGD one, Mini-batch SGD a batch of 16.",
+            (
+                settles("gd", why="its gradient is exact, so it moves smoothly and stops at the minimum."),
+                leaves("sgd", why="one sample's gradient is noisy, so it reaches the minimum, then jitters "
+                                  "around it without settling."),
+                on_engine("Over the last 200 steps SGD stays more than 2.5 times farther from the minimum than "
+                          "Mini-batch SGD: averaging 16 samples cuts the noise by √16 = 4.",
+                          lambda r, s: rms_distance(r, "sgd", (0, 0), 200)
+                          > 2.5 * rms_distance(r, "minibatch_sgd", (0, 0), 200), "sgd", "minibatch_sgd"),
+                leaves("momentum", "nag", why="their velocity sums the noisy gradients too, so they jitter "
+                                              "like SGD with a larger step."),
+            ),
         ),
     )
 }
