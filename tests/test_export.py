@@ -357,3 +357,33 @@ def test_exported_html_replays_offline_in_chromium(chromium, offline_race):
     assert outside == []
     resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [u for u in resources if not u.startswith(("file:", "data:", "blob:"))] == []
+
+
+@pytest.mark.browser
+def test_exported_html_of_the_shown_optimizers_has_a_panel_each(chromium, tmp_path):
+    # the app exports the shown optimizers only (RolloutResult.only): four make a 2 × 2 grid,
+    # and with σ = 0 SGD and Mini-batch SGD, at the same η, are said to move together (GD runs at
+    # another η here)
+    full, s = noisy_race(steps=200, noise=0.0)
+    shown = ["gd", "sgd", "minibatch_sgd", "adam"]
+    path = tmp_path / "four.html"
+    path.write_text(race_html(full.only(shown), s, view="grid"), encoding="utf-8")
+    driver = chromium
+    driver.get(path.as_uri())
+    wait_for(driver, "const P = window.OptimizerRacePlayer, s = P && P.state(); return s && s.steps", 20, "the race")
+    grid = wait_for(driver, """const gd = document.getElementById('race-map');
+        if (!gd || !gd._fullLayout || !gd.layout.meta) return null;
+        const fl = gd._fullLayout, out = [];
+        for (let k = 1; fl['xaxis' + (k > 1 ? k : '')]; k++) out.push(fl['xaxis' + (k > 1 ? k : '')].domain[0] + ',' + fl['yaxis' + (k > 1 ? k : '')].domain[0]);
+        return {panels: gd.layout.meta.panels, boxes: out, layers: document.querySelectorAll('#race-map .contourlayer').length};""",
+                    10, "the grid")
+    assert grid["panels"] == shown and grid["layers"] == 4
+    xs = {b.split(",")[0] for b in grid["boxes"]}
+    ys = {b.split(",")[1] for b in grid["boxes"]}
+    assert len(xs) == 2 and len(ys) == 2  # 2 × 2, no empty panel
+    assert driver.execute_script("return document.querySelectorAll('#leaderboard tbody tr').length") == 4
+    note = driver.execute_script("return document.getElementById('race-note').textContent")
+    assert note.startswith("Gradient noise σ = 0: SGD and Mini-batch SGD see the exact gradient")
+    driver.execute_script("window.OptimizerRacePlayer.pause(); window.OptimizerRacePlayer.setStep(200)")
+    assert painted_pixels(driver, "race-map") > 1000
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -4,6 +4,7 @@ command line:
 
     python -m webapp.export --surface rosenbrock --lr 0.001 --steps 500 -o race.html
     python -m webapp.export --surface ravine --set adam.lr=0.05 --format json -o race.json
+    python -m webapp.export --surface rosenbrock --hide sgd,minibatch_sgd -o race.csv
 
 `race_csv`  one row per optimizer per step, full float precision, `#` comment lines on top.
 `race_json` the documented schema below; `rollout_from_json` re-runs the race from such a file
@@ -28,7 +29,9 @@ JSON schema, format "optimizer-race/1":
     }
 
 Every number is written with Python's shortest round-trip repr, so reading a file back gives the
-exact float64 values; the files never hold NaN or inf.
+exact float64 values; the files never hold NaN or inf. A file holds the optimizers of the result
+it is given: the app exports the shown ones (`RolloutResult.only`), and `rollout_from_json` re-runs
+exactly the file's "optimizers" list, which gives the same rows bit for bit (runs never interact).
 """
 
 from __future__ import annotations
@@ -340,16 +343,11 @@ _BOOTSTRAP = """
   var surface = JSON.parse(document.getElementById("surface-data").textContent);
   var race = JSON.parse(document.getElementById("race-data").textContent);
   var view = document.body.getAttribute("data-view") === "overlay" ? "overlay" : "grid";
-  // the grid has nine panels; a race of fewer optimizers leaves the rest untitled
+  // the grid has a panel per optimizer in the file, shaped to the window (2 × 2 for four)
   var meta = { ids: race.ids.slice(), names: race.names.slice(), colors: race.colors.slice() };
-  while (meta.names.length < 9) {
-    meta.ids.push("");
-    meta.names.push("");
-    meta.colors.push("rgba(0,0,0,0)");
-  }
   var config = { displayModeBar: false, responsive: true, doubleClick: false };
-  var map = P.mapFigure(surface, view, meta);
-  var loss = P.lossFigure(P.decoded(race));
+  var loss = P.lossFigure(P.decoded(race), race.ids);
+  var map = P.mapFigure(surface, view, meta, race.ids);
   Promise.all([
     Plotly.newPlot("race-map", map.data, map.layout, config),
     Plotly.newPlot("loss-chart", loss.data, loss.layout, config),
@@ -377,7 +375,7 @@ _BOOTSTRAP = """
     input.addEventListener("change", function () {
       if (!input.checked || input.value === view) return;
       view = input.value;
-      var fig = P.mapFigure(surface, view, meta);
+      var fig = P.mapFigure(surface, view, meta, race.ids);
       Plotly.react("race-map", fig.data, fig.layout, config).then(function () {
         P.load(race, surface, view, race.ids);
       });
@@ -443,6 +441,7 @@ def race_html(result: RolloutResult, surface: Surface, view: str = "grid", title
 <section class="side">
 <h2>Leaderboard</h2>
 <div id="leaderboard" class="leaderboard"></div>
+<p id="race-note" class="race-note" role="note"></p>
 <div id="loss-chart" class="loss-chart"></div>
 <details class="export-settings"><summary>Settings per optimizer</summary>{_settings_table(result)}</details>
 </section>
@@ -514,6 +513,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=0.0, help="gradient noise σ (default 0)")
     p.add_argument("--batch-size", type=int, default=16, help="mini-batch size B (default 16)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--hide", metavar="ID[,ID...]", action="append", default=[],
+                   help="leave optimizers out of the file, as the app's checklist hides them "
+                   f"(comma-separated, repeatable): {', '.join(OPTIMIZERS)}")
     p.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"), help="start point (default: the surface's)")
     p.add_argument("--view", choices=VIEWS, default="grid", help="HTML view to open in (default grid)")
     p.add_argument("--title", help="HTML page title")
@@ -547,8 +549,16 @@ def export(args) -> tuple[str, str]:
     if not (x0 <= start[0] <= x1 and y0 <= start[1] <= y1):
         raise ValueError(f"--start {start[0]:g} {start[1]:g} is outside the map of {surface.name}: "
                          f"x in [{x0:g}, {x1:g}], y in [{y0:g}, {y1:g}]")
+    hidden = [oid.strip() for item in args.hide for oid in item.split(",") if oid.strip()]
+    unknown = [oid for oid in hidden if oid not in OPTIMIZERS]
+    if unknown:
+        raise ValueError(f"--hide names an unknown optimizer {unknown[0]!r}; choose from: {', '.join(OPTIMIZERS)}")
+    shown = [oid for oid in OPTIMIZERS if oid not in hidden]
+    if not shown:
+        raise ValueError("--hide leaves no optimizer to race")
+    # the race of the shown ones alone is the full race without the hidden rows (RolloutResult.only)
     result = rollout(surface, start=start, steps=args.steps, settings=race_settings(shared, overrides),
-                     noise=args.noise, batch_size=args.batch_size, seed=args.seed)
+                     optimizers=shown, noise=args.noise, batch_size=args.batch_size, seed=args.seed)
     fmt = _format_of(args)
     if fmt == "html":
         return race_html(result, surface, view=args.view, title=args.title), fmt

@@ -47,13 +47,22 @@ class RaceState:
         return out
 
     def with_surface(self, surface_id: str) -> "RaceState":
-        """The same settings on another surface, with that surface's start and learning rate."""
+        """The same settings on another surface, with that surface's start and learning rate:
+        learning rates, shared or per optimizer (Tune's, say), belong to the old surface's scale."""
         values = {k: v for k, v in self.values.items() if k != "lr"}
-        return replace(self, surface=surface_id, start=None, values=values, scenario=None)
+        overrides = {oid: rest for oid, hp in self.overrides.items() if (rest := {k: v for k, v in hp.items() if k != "lr"})}
+        return replace(self, surface=surface_id, start=None, values=values, overrides=overrides, scenario=None)
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.6g}"
+    """`v` as short as it reads back exactly: 6 significant digits when those give the very same
+    float (every slider value, 0.001, -1.3141), else Python's shortest round-trip repr (a clicked
+    or tuned value such as 0.0015283067326587688), so a link reruns the race bit for bit."""
+    short = f"{v:.6g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return short if int(float(short)) == v else str(v)
+    v = float(v)
+    return short if float(short) == v and math.copysign(1.0, float(short)) == math.copysign(1.0, v) else repr(v)
 
 
 def encode(state: RaceState) -> str:
