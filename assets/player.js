@@ -48,6 +48,7 @@
     const len = p.steps + 1;
     const lastValid = p.diverged_at.map((k) => (k >= 0 ? k - 1 : p.steps));
     const gaps = decodeFloat32(p.gaps);
+    const threshold = 1e-3 * gaps[0]; // SPEC §4: f − f_min ≤ 1e-3·(f(start) − f_min)
     return {
       raw: p,
       n: n,
@@ -65,8 +66,23 @@
       stopReasons: p.stop_reasons || [],
       arrivedAt: p.arrived_at,
       lastValid: lastValid,
-      threshold: 1e-3 * gaps[0], // SPEC §4: f − f_min ≤ 1e-3·(f(start) − f_min)
+      threshold: threshold,
+      entered: enteredAt(gaps, n, len, lastValid, threshold),
     };
+  }
+
+  // entered[i·len + k]: the step at which run i last came within the arrival threshold, if it is
+  // within it at step k, else −1. The leaderboard and the map say "arrived" only while a path is
+  // within the threshold, so a path that arrived and bounced out again is shown as having left.
+  function enteredAt(gaps, n, len, lastValid, threshold) {
+    const entered = new Int32Array(n * len).fill(-1);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k <= lastValid[i]; k++) {
+        if (gaps[i * len + k] > threshold) continue;
+        entered[i * len + k] = k > 0 && entered[i * len + k - 1] >= 0 ? entered[i * len + k - 1] : k;
+      }
+    }
+    return entered;
   }
 
   function fmt(v) {
@@ -286,6 +302,16 @@
     return verb + " at step " + R.divergedAt[i] + (verb === "stopped" ? ": loss undefined" : "");
   }
 
+  // The badge of optimizer i's panel at step t: what the leaderboard says, in words.
+  function panelLabel(i, t) {
+    const R = S.race;
+    const s = standing(i, t);
+    if (s.cls === "diverged") return { text: stopLabel(i), color: "#a01c2c", short: "✗ step " + R.divergedAt[i] };
+    if (s.cls === "arrived") return { text: "arrived at step " + s.key, color: "#1d5e2c" };
+    if (s.cls === "left") return { text: "arrived at step " + R.arrivedAt[i] + ", left", color: "#8a4b00", short: "↺ left" };
+    return null;
+  }
+
   function drawMap(ctx, gd) {
     const R = S.race;
     if (!S.surface || R.surfaceId !== S.surface.id) return;
@@ -295,20 +321,34 @@
       return;
     }
     if (S.view === "grid") {
-      for (let i = 0; i < R.n; i++) {
-        const ax = axes(gd, i + 1);
+      // Panel k + 1 shows optimizer panels[k]: the figure says which (mapFigure, layout.meta),
+      // so the paths follow the panels drawn even while a new figure is on its way.
+      const panels = panelIds(gd);
+      if (!panels.length) {
+        const ax = axes(gd, 1);
+        if (ax) {
+          ctx.save();
+          clipTo(ctx, ax);
+          drawStart(ctx, ax);
+          ctx.restore();
+        }
+        return;
+      }
+      const group = twins(R, S.visible);
+      for (let k = 0; k < panels.length; k++) {
+        const i = R.ids.indexOf(panels[k]);
+        const ax = axes(gd, k + 1);
         if (!ax) continue;
         ctx.save();
         clipTo(ctx, ax);
         drawStart(ctx, ax);
-        if (S.visible.has(R.ids[i])) {
+        if (i >= 0 && S.visible.has(R.ids[i])) {
           const head = drawPathOnMap(ctx, ax, i, t, false);
           drawHead(ctx, head, i, false);
-          if (head.diverged) drawLabel(ctx, ax, stopLabel(i), "#a01c2c", "✗ step " + R.divergedAt[i]);
-          else if (R.arrivedAt[i] >= 0 && t >= R.arrivedAt[i]) {
-            drawLabel(ctx, ax, "arrived at step " + R.arrivedAt[i], "#1d5e2c");
-          }
+          const label = panelLabel(i, t);
+          if (label) drawLabel(ctx, ax, label.text, label.color, label.short);
         }
+        if (i >= 0) drawTwinBadge(ctx, ax, R.ids[i], group);
         ctx.restore();
       }
       return;
@@ -369,6 +409,10 @@
   const lossOverlay = new Overlay("loss-chart", drawLoss);
 
   // ---------------------------------------------------------------- leaderboard ------------
+  // Where optimizer i stands at step t: diverged; within the arrival threshold (since it last
+  // came in); arrived earlier and left again; or not there yet. Groups rank in that order of
+  // merit: within (earliest in first), then the rest by loss, diverged last. At the last step
+  // "within" is exactly "arrived and stayed".
   function standing(i, t) {
     const R = S.race;
     const d = R.divergedAt[i];
@@ -379,7 +423,12 @@
       const verb = (R.stopReasons[i] || "").indexOf("undefined") >= 0 ? "✗ stopped " : "✗ diverged ";
       return { group: 2, key: -d, gap: gap, status: verb + d, cls: "diverged", reason: R.stopReasons[i] || "" };
     }
-    if (a >= 0 && t >= a) return { group: 0, key: a, gap: gap, status: "✓ arrived " + a, cls: "arrived" };
+    const since = R.entered[i * R.len + k];
+    if (since >= 0) return { group: 0, key: since, gap: gap, status: "✓ arrived " + since, cls: "arrived" };
+    if (a >= 0 && t >= a) {
+      return { group: 1, key: gap, gap: gap, status: "↺ left", cls: "left",
+               reason: "came within the arrival threshold at step " + a + " and is outside it now" };
+    }
     return { group: 1, key: gap, gap: gap, status: "", cls: "" };
   }
 
@@ -430,6 +479,7 @@
     }
     mapOverlay.render();
     lossOverlay.render();
+    if (force) renderNote();
     const R = S.race;
     const label = document.getElementById("step-label");
     if (label && R) label.textContent = "step " + S.step + " / " + R.steps;
@@ -667,7 +717,98 @@
     };
   }
 
-  function mapFigure(surface, view, meta) {
+  // The grid's shape for n panels in a w × h map: the columns × rows that give the largest
+  // panels (the smaller of a panel's width and height), so 4 shown make 2 × 2, 2 make 2 side by
+  // side, 9 make 3 × 3. gx, gy: the gaps between panels (room for titles and tick labels).
+  function gridShape(n, w, h) {
+    const W = Math.max(w - 44, 100);
+    const H = Math.max(h - 48, 100);
+    const gx = Math.max(14, 0.035 * W);
+    const gy = Math.max(40, 0.07 * H);
+    let best = null;
+    for (let cols = 1; cols <= Math.max(n, 1); cols++) {
+      const rows = Math.ceil(n / cols);
+      const pw = (W - (cols - 1) * gx) / cols;
+      const ph = (H - (rows - 1) * gy) / rows;
+      const size = Math.min(pw, ph);
+      if (!best || size > best.size + 0.5) best = { cols: cols, rows: rows, size: size, pw: pw, ph: ph };
+    }
+    return Object.assign(best, { W: W, H: H, gx: gx, gy: gy });
+  }
+
+  // The map's size on the page (the grid is shaped to it), or a laptop's if it is not laid out.
+  function mapSize() {
+    const el = document.getElementById("race-map");
+    const w = el ? el.clientWidth : 0;
+    const h = el ? el.clientHeight : 0;
+    return w > 50 && h > 50 ? [w, h] : [780, 660];
+  }
+
+  // GD, SGD and Mini-batch SGD take the same steps when every gradient is exact (σ = 0, SPEC §3)
+  // and their settings are the same: the shown ones that do, in that order ([] if fewer than two).
+  const TWINS = ["gd", "sgd", "minibatch_sgd"];
+  const SHORT = { gd: "GD", sgd: "SGD", minibatch_sgd: "Mini-batch SGD" };
+  function twins(R, visible) {
+    if (!R || R.raw.noise !== 0 || !visible) return [];
+    const groups = {};
+    TWINS.forEach((id) => {
+      const i = R.ids.indexOf(id);
+      if (i < 0 || !visible.has(id)) return;
+      const key = JSON.stringify((R.raw.settings || {})[id] || null);
+      (groups[key] = groups[key] || []).push(id);
+    });
+    return Object.values(groups).find((g) => g.length >= 2) || [];
+  }
+
+  function listText(names) {
+    return names.length > 1 ? names.slice(0, -1).join(", ") + " and " + names[names.length - 1] : names.join("");
+  }
+
+  // The line by the leaderboard that says why those panels are identical.
+  function twinsNote(group) {
+    if (group.length < 2) return "";
+    return "Gradient noise σ = 0: " + listText(group.map((id) => SHORT[id])) +
+      " see the exact gradient and move together. Raise σ to see them differ.";
+  }
+
+  function renderNote() {
+    const host = document.getElementById("race-note");
+    if (!host) return;
+    const text = twinsNote(twins(S.race, S.visible));
+    if (host.textContent !== text) host.textContent = text;
+  }
+
+  // In a twin's grid panel (bottom left): "= GD here: σ = 0", the one it moves with. Drawn with
+  // the paths, so it follows the race at once (a new title would make Plotly redraw the contours).
+  function drawTwinBadge(ctx, ax, id, group) {
+    const k = group.indexOf(id);
+    if (k <= 0) return;
+    ctx.font = "600 11.5px system-ui, sans-serif";
+    let text = "= " + SHORT[group[0]] + " here: σ = 0";
+    let w = ctx.measureText(text).width + 10;
+    if (w > ax.xa._length - 12) {
+      text = "= " + SHORT[group[0]];
+      w = ctx.measureText(text).width + 10;
+    }
+    const x = ax.xa._offset + 6;
+    const y = ax.ya._offset + ax.ya._length - 24;
+    ctx.fillStyle = "rgba(238, 244, 251, 0.95)";
+    ctx.fillRect(x, y, w, 18);
+    ctx.strokeStyle = "#9fb8d6";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x + 0.5, y + 0.5, w - 1, 17);
+    ctx.fillStyle = "#1f3b63";
+    ctx.fillText(text, x + 5, y + 13);
+  }
+
+  // The ids of the grid's panels in order, as the figure on screen has them.
+  function panelIds(gd) {
+    const meta = gd && gd.layout && gd.layout.meta;
+    if (meta && Array.isArray(meta.panels)) return meta.panels;
+    return S.race ? S.race.ids : [];
+  }
+
+  function mapFigure(surface, view, meta, visible) {
     if (view === "3d") return figure3d(surface, meta);
     const xr = surface.domain[0];
     const yr = surface.domain[1];
@@ -682,27 +823,40 @@
     };
     const data = [];
     if (view === "grid") {
-      const n = meta.ids.length; // one panel per optimizer, at most three across
-      const cols = Math.min(3, n);
-      const rows = Math.ceil(n / cols);
-      const gap = 0.035;
+      // one panel per shown optimizer (all of them when `visible` is not a list)
+      const showing = Array.isArray(visible) ? new Set(visible) : null;
+      const shown = [];
+      meta.ids.forEach((id, i) => {
+        if (!showing || showing.has(id)) shown.push(i);
+      });
+      const n = shown.length;
+      const size = mapSize();
+      const g = gridShape(n, size[0], size[1]);
+      const boxes = shown.map((_, p) => {
+        const r = Math.floor(p / g.cols);
+        const inRow = Math.min(g.cols, n - r * g.cols); // a last row that is not full is centred
+        const c = (p % g.cols) + (g.cols - inRow) / 2;
+        const x0 = c * (g.pw + g.gx);
+        const y0 = r * (g.ph + g.gy);
+        return { r: r, first: p % g.cols === 0, xd: [x0 / g.W, (x0 + g.pw) / g.W],
+                 yd: [1 - (y0 + g.ph) / g.H, 1 - y0 / g.H] };
+      });
       layout.annotations = [];
-      for (let i = 0; i < n; i++) {
-        const k = i + 1;
+      layout.meta = { panels: shown.map((i) => meta.ids[i]) }; // drawMap draws panel k for panels[k]
+      shown.forEach((i, p) => {
+        const k = p + 1;
         const sfx = k > 1 ? String(k) : "";
-        const r = Math.floor(i / cols);
-        const c = i % cols;
-        const xd = [c / cols + (c ? gap / 2 : 0), (c + 1) / cols - (c < cols - 1 ? gap / 2 : 0)];
-        const yd = [1 - (r + 1) / rows + (r < rows - 1 ? gap : 0), 1 - r / rows - (r ? gap / 2 : 0) - gap / 2];
-        const bottom = i + cols >= n; // nothing below this panel
-        layout["xaxis" + sfx] = axisStyle(xr, bottom, xd, "y" + sfx);
-        layout["yaxis" + sfx] = axisStyle(yr, c === 0, yd, "x" + sfx);
+        const box = boxes[p];
+        // tick labels on the x axis where no panel is below, on the y axis for a row's first
+        const below = boxes.some((b) => b.r === box.r + 1 && b.xd[0] < box.xd[1] && b.xd[1] > box.xd[0]);
+        layout["xaxis" + sfx] = axisStyle(xr, !below, box.xd, "y" + sfx);
+        layout["yaxis" + sfx] = axisStyle(yr, box.first, box.yd, "x" + sfx);
         data.push(contourTrace(surface, k, false));
         data.push(...minimaTraces(surface, k));
         layout.annotations.push({
           text: '<span style="color:' + meta.colors[i] + '">■</span> <b>' + meta.names[i] + "</b>",
-          x: (xd[0] + xd[1]) / 2,
-          y: yd[1],
+          x: (box.xd[0] + box.xd[1]) / 2,
+          y: box.yd[1],
           xref: "paper",
           yref: "paper",
           xanchor: "center",
@@ -710,6 +864,18 @@
           showarrow: false,
           font: { size: 13, color: "#1f2630" },
           bgcolor: "rgba(255,255,255,0)",
+        });
+      });
+      if (!n) {
+        // nothing shown: the map alone (a click still sets the start), and what to do
+        layout.xaxis = axisStyle(xr, true, [0, 1], "y");
+        layout.yaxis = axisStyle(yr, true, [0, 1], "x");
+        data.push(contourTrace(surface, 1, false));
+        data.push(...minimaTraces(surface, 1));
+        layout.annotations.push({
+          text: "No optimizer is shown: tick one under Per-optimizer settings.",
+          x: 0.5, y: 1, xref: "paper", yref: "paper", xanchor: "center", yanchor: "bottom",
+          showarrow: false, font: { size: 13, color: "#1f2630" },
         });
       }
     } else {
@@ -721,17 +887,21 @@
     return { data: data, layout: layout };
   }
 
-  function lossFigure(R) {
+  // The loss chart's axes, fitted to the shown optimizers' curves (all when `visible` is not a
+  // list): a hidden one that diverges to 1e10 must not squash the rest.
+  function lossFigure(R, visible) {
+    const showing = Array.isArray(visible) ? new Set(visible) : null;
     let lo = Infinity;
     let hi = 0;
     for (let i = 0; i < R.n; i++) {
+      if (showing && !showing.has(R.ids[i])) continue;
       for (let k = 0; k <= R.lastValid[i]; k++) {
         const g = R.gaps[i * R.len + k];
         if (g > 0 && g < lo) lo = g;
         if (g > hi) hi = g;
       }
     }
-    if (!(hi > 0)) hi = 1;
+    if (!(hi > 0)) hi = R.gaps[0] > 0 ? R.gaps[0] : 1; // nothing shown: the start's gap
     if (!(lo < hi)) lo = hi / 10;
     const top = Math.ceil(Math.log10(hi) + 0.05);
     const bottom = Math.max(Math.floor(Math.log10(lo)), top - 16, Math.floor(Math.log10(R.threshold)) - 1);
@@ -852,6 +1022,7 @@
       arrived_at: S.race ? S.race.arrivedAt : null,
       ids: S.race ? S.race.ids : null,
       visible: S.visible ? Array.from(S.visible) : null,
+      twins: twins(S.race, S.visible), // shown optimizers that move together (σ = 0)
       raceShownAt: S.raceShownAt,
       settings: S.race ? S.race.raw.settings : null,
       noise: S.race ? S.race.raw.noise : null,
@@ -862,6 +1033,10 @@
       const R = S.race;
       const k = Math.min(S.step, R.lastValid[i]);
       return [R.paths[(i * R.len + k) * 2], R.paths[(i * R.len + k) * 2 + 1]];
+    },
+    label: (i) => {
+      const label = S.race ? panelLabel(i, S.step) : null;
+      return label ? label.text : "";
     },
     frameTimes: () => S.frameTimes.slice(),
     clearFrameTimes: () => {

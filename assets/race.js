@@ -14,20 +14,29 @@
     return P.fmt(p);
   }
 
-  // A click on the map sets the start point (in any panel: they share coordinates).
+  // A clicked coordinate to 1e-4 of the map's span at most (4 decimals on a span of 4, 3 on
+  // 20): a short link, and the race runs on exactly the number the link says.
+  function roundedCoordinate(v, range) {
+    const span = Math.abs(range[1] - range[0]);
+    const decimals = span > 0 ? Math.min(12, Math.max(0, Math.ceil(-Math.log10(span * 1e-4)))) : 4;
+    return Number(v.toFixed(decimals)) + 0; // + 0: no −0
+  }
+
+  // A click on the map sets the start point (in any panel: they share coordinates). The grid
+  // has one panel per shown optimizer: look through the panels the figure has.
   document.addEventListener("click", (ev) => {
     const gd = P.graphDiv("race-map");
     if (!gd || !gd.contains(ev.target) || !window.dash_clientside) return;
     const rect = gd.getBoundingClientRect();
     const x = ev.clientX - rect.left;
     const y = ev.clientY - rect.top;
-    for (let k = 1; k <= P.state().ids.length; k++) {
+    for (let k = 1; ; k++) {
       const ax = P.axes(gd, k);
       if (!ax) break;
       const u = x - ax.xa._offset;
       const v = y - ax.ya._offset;
       if (u >= 0 && u <= ax.xa._length && v >= 0 && v <= ax.ya._length) {
-        const point = [ax.xa.p2c(u), ax.ya.p2c(v)];
+        const point = [roundedCoordinate(ax.xa.p2c(u), ax.xa.range), roundedCoordinate(ax.ya.p2c(v), ax.ya.range)];
         window.dash_clientside.set_props("start-point", { data: point });
         return;
       }
@@ -170,13 +179,19 @@
           return (s.symbol ? s.symbol + " = " : "") + sliderText(s.scale, args[j]);
         });
       },
-      mapFigure: function (surface, view, meta) {
+      mapFigure: function (surface, view, visible, meta) {
         if (!surface || !meta) return window.dash_clientside.no_update;
-        return P.mapFigure(surface, view, meta);
+        // only the grid's panels depend on the shown optimizers: no redraw of the others for that
+        const context = window.dash_clientside.callback_context;
+        const triggers = ((context && context.triggered) || []).map((t) => t.prop_id);
+        if (view !== "grid" && triggers.length && triggers.every((t) => t === "visible.value")) {
+          return window.dash_clientside.no_update;
+        }
+        return P.mapFigure(surface, view, meta, visible);
       },
-      lossFigure: function (race) {
+      lossFigure: function (race, visible) {
         if (!race) return window.dash_clientside.no_update;
-        return P.lossFigure(P.decoded(race));
+        return P.lossFigure(P.decoded(race), visible);
       },
       show: function (race, surface, view, visible) {
         if (!race || !surface) return window.dash_clientside.no_update;
@@ -215,10 +230,38 @@
         explorer.requests = (explorer.requests || 0) + 1;
         return explorer.requests;
       },
-      explorerLine: function (position) {
+      explorerLine: function (position, overrideValues, overrideIds, meta) {
         if (typeof position === "number") explorer.lrPosition = position;
+        const own = ownLearningRates(overrideValues, overrideIds, meta);
+        explorer.lrLabel = own.all
+          ? "race: each optimizer at its own η"
+          : "race: η = " + P.fmt(Math.pow(10, explorer.lrPosition)) +
+            (own.names.length ? " (own η: " + own.names.join(", ") + ")" : "");
+        explorer.lrShared = !own.all;
         placeExplorerLine();
         return explorer.lrPosition;
+      },
+      untune: function (_position, tuned, values, ids) {
+        // The shared η moved while Tune's values were in force: hand η back to the slider (the
+        // values the user changed since Tune stay theirs).
+        const no = window.dash_clientside.no_update;
+        if (!tuned || typeof tuned !== "object" || !Array.isArray(values) || !Array.isArray(ids)) return [no, no, no];
+        const next = ids.map((id, j) => (id && tuned[id.opt] === values[j] ? null : values[j]));
+        return [next, null, "Back to one shared η: Tune's learning rates were cleared when η moved."];
+      },
+      sharedLr: function (clicks, ids) {
+        const no = window.dash_clientside.no_update;
+        if (!clicks || !Array.isArray(ids)) return [no, no, no];
+        return [ids.map(() => null), null, "One shared η again: every per-optimizer learning rate was cleared."];
+      },
+      lrNotice: function (values, ids, meta) {
+        const own = ownLearningRates(values, ids, meta);
+        if (!own.names.length) return [{ display: "none" }, "", "control"];
+        const text = own.all
+          ? "The η slider sets no optimizer now: each races at its own η (" + own.listed + "). Moving η, or " +
+            "this button, gives them one shared η again."
+          : "Own η, not the slider's: " + own.listed + ".";
+        return [{ display: "block" }, text, own.all ? "control overridden" : "control"];
       },
       explorerShown: function (figure) {
         // A new explorer figure: once Plotly has drawn it, place the η line again and note the
@@ -248,6 +291,25 @@
     },
   });
 
+  // The per-optimizer learning rates in force (the overrides' η inputs): who has one, and
+  // whether they cover every optimizer the shared η slider would set.
+  function ownLearningRates(values, ids, meta) {
+    const names = [];
+    const listed = [];
+    const covered = new Set();
+    (Array.isArray(ids) ? ids : []).forEach((id, j) => {
+      const v = Array.isArray(values) ? values[j] : null;
+      if (!id || typeof v !== "number" || !(v > 0)) return;
+      const k = meta && meta.ids ? meta.ids.indexOf(id.opt) : -1;
+      const name = k >= 0 ? meta.names[k] : String(id.opt);
+      names.push(name);
+      listed.push(name + " " + P.fmt(v));
+      covered.add(id.opt);
+    });
+    const shared = (meta && meta.shared_lr) || [];
+    return { names: names, listed: listed.join(", "), all: shared.length > 0 && shared.every((o) => covered.has(o)) };
+  }
+
   // The race's learning rate on the explorer: a line drawn over the figure (a Plotly shape would
   // make Dash redraw the whole figure each time the slider moves).
   function placeExplorerLine() {
@@ -262,14 +324,16 @@
       gd.appendChild(line);
     }
     const xa = fl.xaxis;
-    const x = xa._offset + xa.l2p(explorer.lrPosition);
+    // every optimizer at its own η: no single line to draw; the label sits at the left instead
+    const x = explorer.lrShared === false ? xa._offset : xa._offset + xa.l2p(explorer.lrPosition);
     const top = fl.yaxis._offset;
     const inside = x >= xa._offset && x <= xa._offset + xa._length;
     line.style.display = inside ? "block" : "none";
     line.style.left = x + "px";
     line.style.top = top + "px";
     line.style.height = fl.yaxis2._offset + fl.yaxis2._length - top + "px";
-    line.firstChild.textContent = "race: η = " + P.fmt(Math.pow(10, explorer.lrPosition));
+    line.classList.toggle("own", explorer.lrShared === false);
+    line.firstChild.textContent = explorer.lrLabel || "race: η = " + P.fmt(Math.pow(10, explorer.lrPosition));
   }
 
   // Tests and the browser benchmark drive and read the player through this name.

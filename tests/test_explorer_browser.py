@@ -75,7 +75,7 @@ def test_clicking_the_explorer_and_tuning(dash_duo, race_app):
     lrs = {o: hp["lr"] for o, hp in s["settings"].items()}
     assert len(set(round(v, 8) for v in lrs.values())) >= 4, lrs  # each its own
     assert all(a > 0 for a in s["arrived_at"]), s["arrived_at"]
-    assert "Tuned learning rates: Gradient Descent" in d.find_element(By.ID, "tune-result").text
+    assert "each optimizer races at its own η*: Gradient Descent" in d.find_element(By.ID, "tune-result").text
     assert not console_errors(dash_duo)
 
 
@@ -92,7 +92,7 @@ def test_every_lesson_loads_with_its_text(dash_duo, race_app):
         assert sorted(s["visible"]) == sorted(o for o in s["ids"] if o not in st.hidden)
         if st.start is not None:
             assert s["start"] == pytest.approx(list(st.start))
-        dash_duo.wait_for_contains_text("#scenario-text", scenario.text[:40], timeout=5)
+        dash_duo.wait_for_contains_text("#scenario-text", scenario.intro[:40], timeout=5)
         assert f"scenario={sid}" in d.current_url
     assert not console_errors(dash_duo)
 

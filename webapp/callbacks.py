@@ -24,6 +24,7 @@ from . import validation
 from .controls import SLIDERS
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
 from .export import race_csv, race_html, race_json
+from .layout import lesson_panel
 from .payload import race_payload, surface_payload
 from .race import (CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, lr_sweep, race_result, race_spec, race_with_states,
                    surface_for)
@@ -127,7 +128,9 @@ def _scenario_id(value) -> str | None:
 
 
 def _controls_from(state: link.RaceState) -> list:
-    """Output values that put the controls (all outputs of on_apply but the last) in `state`."""
+    """Output values that put the controls (all outputs of on_apply but the last) in `state`:
+    the controls, Tune's record (cleared: the state's overrides are the user's now) and the
+    lesson panel."""
     positions = state.positions()
     overrides = [
         state.overrides.get(_text(i, "opt"), {}).get(_text(i, "hp"))
@@ -138,8 +141,8 @@ def _controls_from(state: link.RaceState) -> list:
     scenario = SCENARIOS.get(state.scenario)
     return [
         state.surface, state.formula or DEFAULT_FORMULA, state.scenario if scenario else None, start,
-        *[positions[sid] for sid in SLIDERS], overrides, visible, state.view, state.seed,
-        scenario.text if scenario else "",
+        *[positions[sid] for sid in SLIDERS], overrides, visible, state.view, state.seed, None,
+        lesson_panel(scenario) if scenario else "",
     ]
 
 
@@ -185,7 +188,11 @@ def on_apply(search, scenario, surface_id, formula, start, *rest):
                                      override_values, visible, view, seed, problems)
     except ValueError:  # a typed formula that is not allowed: on_surface says why
         return _unchanged()
-    return [*_controls_from(state.with_surface(state.surface)), _messages(problems)]
+    moved = state.with_surface(state.surface)
+    if any("lr" in hp for hp in state.overrides.values()):
+        problems.append("Per-optimizer learning rates were cleared: each surface has its own scale, so the "
+                        "new surface starts from one shared η.")
+    return [*_controls_from(moved), _messages(problems)]
 
 
 @guarded
@@ -222,17 +229,26 @@ def on_explorer_request(_request, *values):
 
 @guarded
 def on_tune(n_clicks, best):
-    """Give each optimizer its own best learning rate from the explorer (a fair race)."""
+    """Give each optimizer its own best learning rate from the explorer (a fair race). The tuned
+    values are kept aside too: moving the shared η slider, a lesson, a link or another surface
+    hands η back to the slider (race.untune, on_apply)."""
     if not n_clicks or not isinstance(best, dict):
         return _unchanged()
-    values = []
+    values, tuned = [], {}
     for i in _wildcard_ids(0):
-        lr = best.get(_text(i, "opt"))
-        values.append(lr if isinstance(lr, (int, float)) and 0 < lr < float("inf") else None)
-    named = ", ".join(
-        f"{OPTIMIZERS[o].name} {v:.2g}" for o, v in best.items() if o in OPTIMIZERS and isinstance(v, (int, float))
-    )
-    return values, f"Tuned learning rates: {named}."
+        oid = _text(i, "opt")
+        lr = validation.number(best.get(oid)) if oid in OPTIMIZERS else None
+        lr = lr if lr is not None and lr > 0 else None
+        values.append(lr)
+        if lr is not None:
+            tuned[oid] = lr
+    if not tuned:
+        return ([no_update] * len(values),
+                "No optimizer has a learning rate that arrives and stays here: nothing to tune.", None)
+    named = ", ".join(f"{OPTIMIZERS[o].name} {v:.2g}" for o, v in tuned.items())
+    untuned = [OPTIMIZERS[o].name for o in best if o in OPTIMIZERS and o not in tuned]
+    note = f" No good η for {', '.join(untuned)}: they keep the shared η." if untuned else ""
+    return values, f"Tuned: each optimizer races at its own η*: {named}.{note}", tuned
 
 
 @guarded
@@ -256,18 +272,34 @@ EXPORTS = {
 }
 
 
+NOTHING_SHOWN = "No optimizer is shown, so there is nothing to export: tick one under Per-optimizer settings."
+
+
+def _shown(visible) -> list[str]:
+    """The shown optimizers (the "visible" checklist, untrusted JSON) in the race's order: every
+    one when it is not a list, else the known ids it holds."""
+    if not isinstance(visible, list):
+        return list(OPTIMIZERS)
+    ids = {v for v in visible if isinstance(v, str)}
+    return [o for o in OPTIMIZERS if o in ids]
+
+
 @guarded
-def on_export(_csv, _json, _html, view, *values):
-    """The race as a file: CSV, JSON or a self-contained HTML replay."""
+def on_export(_csv, _json, _html, view, visible, *values):
+    """The race as a file: CSV, JSON or a self-contained HTML replay, of the shown optimizers
+    (RolloutResult.only: the same race, the hidden rows left out)."""
     if ctx.triggered_id not in EXPORTS or not ctx.triggered[0].get("value"):
         return _unchanged()
     problems = validation.Problems()
+    shown = _shown(visible)
+    if not shown:
+        return no_update, _messages([NOTHING_SHOWN])
     try:
         spec = _spec(problems, *values)
     except ValueError as err:
         return no_update, _messages([str(err)])
     build, extension, mime = EXPORTS[ctx.triggered_id]
-    result = race_result(spec)
+    result = race_result(spec).only(shown)
     content = (build(result, spec.surface, view if view in ("grid", "overlay") else "grid")
                if extension == "html" else build(result, spec.surface))
     filename = f"optimizer-race-{spec.surface_id}.{extension}"
@@ -302,8 +334,9 @@ def register_callbacks(app) -> None:
     ]
     app.callback(
         *[Output(c, p) for c, p in controls],
+        Output("tuned", "data", allow_duplicate=True),
         Output("scenario-text", "children"),
-        Output("messages", "children", allow_duplicate=True),
+        Output("notes", "children"),  # apart from the race's messages, which the race that follows rewrites
         Input("url", "search"),
         Input("scenario", "value"),
         Input("surface", "value"),
@@ -341,10 +374,43 @@ def register_callbacks(app) -> None:
     app.callback(
         Output(OVERRIDE_LR, "value", allow_duplicate=True),
         Output("tune-result", "children"),
+        Output("tuned", "data"),
         Input("btn-tune", "n_clicks"),
         State("explorer-best", "data"),
         prevent_initial_call=True,
     )(on_tune)
+    # The η slider never goes dead without a sign: moving it while Tune's values are in force
+    # hands η back to it; a button does the same at any time; a notice by the slider says which
+    # optimizers keep their own η.
+    app.clientside_callback(
+        ClientsideFunction("race", "untune"),
+        Output(OVERRIDE_LR, "value", allow_duplicate=True),
+        Output("tuned", "data", allow_duplicate=True),
+        Output("tune-result", "children", allow_duplicate=True),
+        Input("slider-lr", "value"),
+        State("tuned", "data"),
+        State(OVERRIDE_LR, "value"),
+        State(OVERRIDE_LR, "id"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("race", "sharedLr"),
+        Output(OVERRIDE_LR, "value", allow_duplicate=True),
+        Output("tuned", "data", allow_duplicate=True),
+        Output("tune-result", "children", allow_duplicate=True),
+        Input("btn-shared-lr", "n_clicks"),
+        State(OVERRIDE_LR, "id"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("race", "lrNotice"),
+        Output("lr-notice", "style"),
+        Output("lr-notice-text", "children"),
+        Output("control-lr", "className"),
+        Input(OVERRIDE_LR, "value"),
+        State(OVERRIDE_LR, "id"),
+        State("app-meta", "data"),
+    )
 
     app.callback(
         Output("live-data", "data"),
@@ -359,6 +425,7 @@ def register_callbacks(app) -> None:
         Output("messages", "children", allow_duplicate=True),
         *[Input(button, "n_clicks") for button in EXPORTS],
         State("view", "value"),
+        State("visible", "value"),
         *RACE_STATES,
         prevent_initial_call=True,
     )(on_export)
@@ -374,12 +441,14 @@ def register_callbacks(app) -> None:
         Output("race-map", "figure"),
         Input("surface-data", "data"),
         Input("view", "value"),
+        Input("visible", "value"),  # the grid has a panel per shown optimizer
         State("app-meta", "data"),
     )
     app.clientside_callback(
         ClientsideFunction("race", "lossFigure"),
         Output("loss-chart", "figure"),
         Input("race-data", "data"),
+        Input("visible", "value"),  # the axes fit the shown curves
     )
     app.clientside_callback(
         ClientsideFunction("race", "show"),
@@ -407,6 +476,9 @@ def register_callbacks(app) -> None:
         ClientsideFunction("race", "explorerLine"),
         Output("explorer-line", "data"),
         Input("slider-lr", "value"),
+        Input(OVERRIDE_LR, "value"),
+        State(OVERRIDE_LR, "id"),
+        State("app-meta", "data"),
     )
     app.clientside_callback(
         ClientsideFunction("race", "explorerShown"),

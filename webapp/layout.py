@@ -22,6 +22,7 @@ def _slider(slider_id: str) -> html.Div:
     s = SLIDERS[slider_id]
     return html.Div(
         className="control",
+        id=f"control-{slider_id}",
         children=[
             html.Label(
                 [html.Span(s.label), html.Span(id=f"{slider_id}-readout", className="readout")],
@@ -33,6 +34,16 @@ def _slider(slider_id: str) -> html.Div:
             ),
         ],
     )
+
+
+def lesson_panel(scenario) -> list:
+    """A lesson as the side panel shows it: its title, what it sets up, and what to watch (each
+    sentence a claim the race bears out)."""
+    return [
+        html.H3(scenario.title),
+        html.P(scenario.intro),
+        html.Ul([html.Li(claim.text) for claim in scenario.claims], className="lesson-claims"),
+    ]
 
 
 def _swatch(oid: str) -> html.Span:
@@ -73,7 +84,13 @@ def _controls() -> html.Aside:
             ),
             html.H2("Hyperparameters"),
             html.P("Shared by every optimizer that has them.", className="hint"),
-            *[_slider(k) for k in ("lr", "gamma", "rho", "beta1", "beta2", "eps")],
+            _slider("lr"),
+            html.Div(id="lr-notice", className="lr-notice", role="status", style={"display": "none"}, children=[
+                html.Span(id="lr-notice-text"),
+                html.Button("Use one shared η", id="btn-shared-lr", className="text-button", n_clicks=0,
+                            title="Clear every per-optimizer learning rate: the η slider sets them all"),
+            ]),
+            *[_slider(k) for k in ("gamma", "rho", "beta1", "beta2", "eps")],
             html.H2("Race"),
             *[_slider(k) for k in ("steps", "noise", "batch")],
             html.Button("New noise draw", id="btn-reseed", className="text-button", n_clicks=0,
@@ -185,6 +202,7 @@ def _explorer() -> html.Section:
             dcc.Store(id="explorer-visible", data=False),
             dcc.Store(id="explorer-request"),  # set by the browser only while the explorer is on screen
             dcc.Store(id="explorer-line"),
+            dcc.Store(id="tuned"),  # Tune's learning rates while they are in force (moving η hands η back)
         ],
     )
 
@@ -209,6 +227,8 @@ def build_layout() -> html.Div:
         "names": [o.name for o in OPTIMIZERS.values()],
         "colors": [OPTIMIZER_COLORS[o] for o in OPTIMIZERS],
         "sliders": {sid: {"scale": s.scale, "symbol": s.symbol} for sid, s in SLIDERS.items()},
+        # the optimizers whose η the shared slider sets (AdaDelta keeps its own)
+        "shared_lr": [o for o in OPTIMIZERS if "lr" not in KEEPS_OWN.get(o, ())],
     }
     return html.Div(
         className="app",
@@ -258,9 +278,12 @@ def build_layout() -> html.Div:
                     html.Div(id="scenario-text", className="scenario-text"),
                     html.H2("Leaderboard"),
                     html.Div(id="leaderboard", className="leaderboard"),
+                    # why identical paths are identical (σ = 0); assets/player.js fills it
+                    html.P(id="race-note", className="race-note", role="note"),
                     dcc.Graph(id="loss-chart", className="loss-chart", responsive=True,
                               config={"displayModeBar": False}),
-                    html.Div(id="messages", className="messages", role="status"),
+                    html.Div(id="notes", className="messages", role="status"),  # of a link, lesson or surface
+                    html.Div(id="messages", className="messages", role="status"),  # of the race's inputs
                     _share(),
                 ],
             ),
