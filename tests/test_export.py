@@ -83,6 +83,7 @@ def test_csv_parses_back_to_the_exact_arrays():
                 assert values == {""}
         assert {int(row["diverged_at"]) for row in block} == {int(r.diverged_at[i])}
         assert {int(row["arrived_at"]) for row in block} == {int(r.arrived_at[i])}
+        assert {int(row["settled_at"]) for row in block} == {int(r.settled_at[i])}
 
 
 def test_exports_refuse_a_surface_that_did_not_run_the_race():
@@ -116,7 +117,7 @@ def test_json_is_strict_and_reproduces_the_race_bit_for_bit(surface_id):
         assert o["name"] == OPTIMIZERS[o["id"]].name and re.fullmatch(r"#[0-9A-Fa-f]{6}", o["color"])
         assert np.array_equal(np.array(o["path"]), r.paths[i])  # the file itself holds the exact race
         assert np.array_equal(np.array(o["loss"]), r.losses[i])
-        assert (o["diverged_at"], o["arrived_at"]) == (r.diverged_at[i], r.arrived_at[i])
+        assert (o["diverged_at"], o["arrived_at"], o["settled_at"]) == (r.diverged_at[i], r.arrived_at[i], r.settled_at[i])
 
     again = rollout_from_json(text)
     assert again.surface_id == r.surface_id and again.names == r.names

@@ -100,3 +100,26 @@ def test_a_manual_eta_override_is_named_by_the_slider(dash_duo, race_app):
     # the slider still moves everyone else; Adam keeps its own η
     s = new_race(dash_duo, lambda: d.execute_script("window.dash_clientside.set_props('slider-lr', {value: -3})"))
     assert s["settings"]["adam"]["lr"] == 0.05 and s["settings"]["gd"]["lr"] == pytest.approx(1e-3)
+
+
+def test_after_tune_every_starred_optimizer_arrives_and_stays_on_the_leaderboard(dash_duo, race_app):
+    """The explorer's stars are recommendations the race bears out: on the default Rosenbrock
+    race every optimizer with an η* shows "✓ arrived" at the end, and one without keeps the
+    shared η and says so."""
+    start(dash_duo, race_app)
+    d = dash_duo.driver
+    s = tune(dash_duo)
+    labels = d.execute_script(
+        "const gd = document.querySelector('#explorer-graph .js-plotly-plot');"
+        "return gd.data.find(t => t.type === 'heatmap').y")
+    starred = {s["ids"][i] for i, label in enumerate(labels) if "η* —" not in label}
+    assert starred and starred != set(s["ids"]), labels  # some have a best η, RMSprop has none here
+    assert "No good η for" in d.find_element(By.ID, "tune-result").text
+    d.execute_script("const r = window.OptimizerRace; r.pause(); r.setStep(r.state().steps)")
+    rows = d.execute_script(
+        "return Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(tr => [tr.dataset.id, tr.cells[3].textContent])")
+    status = dict(rows)
+    for oid in starred:
+        assert status[oid].startswith("✓ arrived"), (oid, status)
+    for oid in set(s["ids"]) - starred:
+        assert s["settings"][oid]["lr"] == (1.0 if oid == "adadelta" else 0.001), (oid, s["settings"][oid])

@@ -23,6 +23,7 @@ JSON schema, format "optimizer-race/1":
       "start": [x0, y0], "steps": int, "noise": σ, "batch_size": B, "seed": int,
       "settings": {optimizer id: {hyperparameter: value}},     # every value that ran
       "optimizers": [{"id", "name", "color", "diverged_at", "arrived_at",   # -1: never
+                      "settled_at",      # from here on within the arrival threshold; -1: not at the end
                       "path": [[x, y], ...] (steps + 1 points, row 0 the start),
                       "loss": [f, ...] (steps + 1 values, the full loss f, not f − f_min)}],
       "ranking": [optimizer id, ...]                            # first to last
@@ -64,7 +65,7 @@ FORMAT = "optimizer-race/1"
 CSV_FORMAT = "optimizer-race-csv/1"
 HP_KEYS = ("lr", "gamma", "rho", "beta1", "beta2", "eps")  # the CSV's hyperparameter columns
 CSV_COLUMNS = ("optimizer_id", "optimizer_name", "step", "x", "y", "loss", *HP_KEYS,
-               "diverged_at", "arrived_at")
+               "diverged_at", "arrived_at", "settled_at")
 VIEWS = ("grid", "overlay")
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 HP_SYMBOLS = {"lr": "η", "gamma": "γ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂", "eps": "ε"}
@@ -120,7 +121,8 @@ def race_csv(result: RolloutResult, surface: Surface, exported_at: datetime | No
         f"batch_size: {result.batch_size}",
         f"seed: {result.seed}",
         f"f_min: {float(surface.f_min)!r}",
-        "one row per optimizer per step (step 0 is the start); diverged_at/arrived_at: step, -1 if never",
+        "one row per optimizer per step (step 0 is the start); diverged_at/arrived_at: step, -1 if never; "
+        "settled_at: the step from which it stays arrived, -1 if it is not arrived at the end",
     ]
     for line in comments:
         out.write("# " + line.replace("\n", " ") + "\n")
@@ -131,9 +133,9 @@ def race_csv(result: RolloutResult, surface: Surface, exported_at: datetime | No
         hp = result.settings[oid]
         fixed = [repr(float(hp[k])) if k in hp else "" for k in HP_KEYS]
         name = OPTIMIZERS[oid].name
-        diverged, arrived = int(result.diverged_at[i]), int(result.arrived_at[i])
+        diverged, arrived, settled = int(result.diverged_at[i]), int(result.arrived_at[i]), int(result.settled_at[i])
         for k, ((px, py), loss) in enumerate(zip(paths[i], losses[i])):
-            writer.writerow((oid, name, k, repr(px), repr(py), repr(loss), *fixed, diverged, arrived))
+            writer.writerow((oid, name, k, repr(px), repr(py), repr(loss), *fixed, diverged, arrived, settled))
     return out.getvalue()
 
 
@@ -174,6 +176,7 @@ def race_record(result: RolloutResult, surface: Surface, exported_at: datetime |
                 "color": OPTIMIZER_COLORS[oid],
                 "diverged_at": int(result.diverged_at[i]),
                 "arrived_at": int(result.arrived_at[i]),
+                "settled_at": int(result.settled_at[i]),
                 "path": result.paths[i].tolist(),
                 "loss": result.losses[i].tolist(),
             }
