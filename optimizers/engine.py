@@ -1,11 +1,11 @@
 """The rollout engine: every optimizer, every value of a sweep, and every race run together
-(RaceLoop) advances in one NumPy loop.
+(RaceLoop) goes through one compiled loop (`kernel.py`), each run stepping its own rule
+(`rules.py`) with its surface's compiled gradient.
 
 The runs are the columns of one parameter array, optimizer-major (a sweep's values of one
-optimizer are adjacent; a race's nine runs are adjacent, and races on one surface too). Per
-step the gradient of each surface's runs is one vectorised call and the nine rules are one
-folded update (`kernel.py`). Divergence and arrival (SPEC §4) are found after the loop from the
-stored path, so the loop itself does no bookkeeping.
+optimizer are adjacent; a race's nine runs are adjacent, and races on one surface too).
+Divergence and arrival (SPEC §4) are found after the loop from the stored path, so the loop
+itself does no bookkeeping.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from surfaces import Surface
 
-from .kernel import STATES, Coefficients, Moments, coefficient_columns, integrate
+from .kernel import STATE_WIDTH, integrate, run_table
 from .registry import HYPERPARAMETERS, OPTIMIZERS, check_optimizer_ids, resolve_settings
 from .stochastic import N_SAMPLES, batch_noise, sample_tilts
 
@@ -47,8 +47,8 @@ class RolloutResult:
     # (n,): the step from which the path stays within the arrival threshold to the end ("arrived
     # and stayed"), -1 where it is outside at the end; a path that arrived and left has -1 here
     settled_at: np.ndarray
-    # with record_states: "grad", "v", "s", "u" → (n, steps, 2), the gradient used by update t+1
-    # and the folded rule's states after it (see kernel.py; live.py names them per optimizer)
+    # with record_states: "grad" → (n, steps, 2), the gradient used by update t+1, and "state" →
+    # (n, steps, kernel.STATE_WIDTH), each rule's state after it (rules.py; live.py names them)
     states: dict | None = None
     # per run: None, or the (x, y) iterate that was rejected at diverged_at (may be non-finite;
     # the reason a path stopped is read from it, e.g. surfaces.formula.stop_reason)
@@ -289,17 +289,23 @@ def rollouts_as_completed(races):
 
 
 class _Running:
-    """A race in a RaceLoop: its iterates so far and the folded rule's state after them."""
+    """A race in a RaceLoop: its iterates so far and each run's rule state after them."""
 
     def __init__(self, race: _Race, surface_key):
         n = len(race.ids)
         self.race, self.surface_key, self.done = race, surface_key, 0
-        self.coef = coefficient_columns([(oid, race.settings[oid]) for oid in race.ids])
+        self.runs = _runs([(oid, race.settings[oid]) for oid in race.ids])
         self.out = np.empty((race.steps + 1, 2, n))
         self.out[0] = np.reshape(race.start, (2, 1))
-        self.moments = Moments(*(np.zeros((2, n)) for _ in Moments._fields))
+        self.state = np.zeros((n, STATE_WIDTH))
         self.noise = _noise_table(race.ids, 1, race.steps, race.noise, race.batch_size, race.seed)
-        self.trace = {name: np.empty((race.steps, 2, n)) for name in STATES} if race.record_states else None
+        self.trace = ({"grad": np.empty((race.steps, 2, n)), "state": np.empty((race.steps, STATE_WIDTH, n))}
+                      if race.record_states else None)
+
+
+def _runs(settings) -> list:
+    """(optimizer id, hyperparameter values in its `defaults` order) for each (id, settings)."""
+    return [(oid, [hp[k] for k in OPTIMIZERS[oid].defaults]) for oid, hp in settings]
 
 
 class RaceLoop:
@@ -356,30 +362,30 @@ class RaceLoop:
         edges = np.cumsum([0] + widths)
         gradients = []
         for r, lo, hi in zip(running, edges[:-1], edges[1:]):
-            if gradients and gradients[-1][0] == r.race.surface.grad_unchecked:
+            if gradients and gradients[-1][0] is r.race.surface.scalar_grad:
                 gradients[-1] = (gradients[-1][0], slice(gradients[-1][1].start, int(hi)))
             else:
-                gradients.append((r.race.surface.grad_unchecked, slice(int(lo), int(hi))))
+                gradients.append((r.race.surface.scalar_grad, slice(int(lo), int(hi))))
         table = None
         if any(r.noise is not None for r in running):
             table = np.concatenate([r.noise[r.done : r.done + count] if r.noise is not None else np.zeros((count, 2, w))
                                     for r, w in zip(running, widths)], axis=2)
         trace = {} if any(r.trace is not None for r in running) else None
-        part, moments = integrate(
+        part, state = integrate(
             gradients,
             np.concatenate([r.out[r.done] for r in running], axis=1),
             count,
-            Coefficients(*(np.concatenate(columns) for columns in zip(*(r.coef for r in running)))),
+            run_table([run for r in running for run in r.runs]),
             table,
             trace,
             np.repeat([r.done for r in running], widths),
-            Moments(*(np.concatenate(m, axis=1) for m in zip(*(r.moments for r in running)))),
+            np.concatenate([r.state for r in running]),
         )
         finished = []
         for (handle, r), lo, hi in zip(order, edges[:-1], edges[1:]):
             own = slice(int(lo), int(hi))
             r.out[r.done + 1 : r.done + count + 1] = part[1:, :, own]
-            r.moments = Moments(*(m[:, own] for m in moments))
+            r.state = state[own]
             if r.trace is not None:
                 for name, value in trace.items():
                     r.trace[name][r.done : r.done + count] = value[:, :, own]
@@ -435,7 +441,7 @@ def sweep(
     V = len(values)
     runs = [(oid, {**resolved[oid], param: float(v)}) for oid in ids for v in values]
     table = _noise_table(ids, V, steps, noise, batch_size, seed)
-    out, _ = integrate([(surface.grad_unchecked, slice(None))], start, steps, coefficient_columns(runs), table)
+    out, _ = integrate([(surface.scalar_grad, slice(None))], start, steps, run_table(_runs(runs)), table)
     outcome = _settle(surface, out)
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
     valid = np.arange(steps + 1)[:, None] <= outcome.last_valid

@@ -12,19 +12,7 @@ import math
 import numpy as np
 
 from .engine import RolloutResult
-
-# kernel state → (symbol as plain text, what it is), per optimizer (see kernel.py)
-STATE_LABELS: dict[str, list[tuple[str, str, str]]] = {
-    "gd": [],
-    "sgd": [],
-    "minibatch_sgd": [],
-    "momentum": [("v", "v", "velocity")],
-    "nag": [("v", "v", "velocity")],
-    "adagrad": [("s", "G", "sum of squared gradients")],
-    "adadelta": [("s", "E[g²]", "running mean of g²"), ("u", "E[Δ²]", "running mean of Δ²")],
-    "rmsprop": [("s", "E[g²]", "running mean of g²")],
-    "adam": [("v", "m", "first moment"), ("s", "v", "second moment")],
-}
+from .registry import OPTIMIZERS
 
 
 def _pair(values) -> list:
@@ -45,20 +33,21 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
         moved = result.paths[i, ki] - result.paths[i, ki - 1]
         with np.errstate(all="ignore"):
             effective = np.where(np.abs(g) > 1e-300, -moved / g, np.nan)
+        state = result.states["state"][i, ki - 1]  # quantity j of the rule at [2j], [2j + 1]
         quantities = [
-            {"symbol": sym, "label": label, "value": _pair(result.states[key][i, ki - 1])}
-            for key, sym, label in STATE_LABELS[oid]
+            {"symbol": sym, "label": label, "value": _pair(state[2 * j : 2 * j + 2])}
+            for j, (sym, label) in enumerate(OPTIMIZERS[oid].rule.state)
         ]
         hp = result.settings[oid]
         if oid == "adam":  # the bias-corrected moments the step actually uses
-            m, v = result.states["v"][i, ki - 1], result.states["s"][i, ki - 1]
+            m, v = state[0:2], state[2:4]
             quantities += [
                 {"symbol": "m̂", "label": "corrected m", "value": _pair(m / (1 - hp["beta1"] ** ki))},
                 {"symbol": "v̂", "label": "corrected v", "value": _pair(v / (1 - hp["beta2"] ** ki))},
             ]
         if oid == "nag":
             quantities.append({"symbol": "θ − γv", "label": "look-ahead point",
-                               "value": _pair(result.paths[i, ki] - hp["gamma"] * result.states["v"][i, ki - 1])})
+                               "value": _pair(result.paths[i, ki] - hp["gamma"] * state[0:2])})
         rows.append({
             "id": oid,
             "update": int(ki),

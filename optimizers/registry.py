@@ -81,19 +81,19 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     o.id: o
     for o in (
         OptimizerSpec(
-            "gd", "Gradient Descent", rules.SGD, "full", {"lr": 0.01},
+            "gd", "Gradient Descent", rules.PLAIN, "full", {"lr": 0.01},
             _PLAIN + r",\quad g = \nabla f(\theta)",
             "Steps straight downhill with the exact gradient. Too small a learning rate crawls; "
             "above 2/λmax it oscillates and blows up; it zig-zags in ravines and stalls at saddles.",
         ),
         OptimizerSpec(
-            "sgd", "SGD", rules.SGD, "sample", {"lr": 0.01},
+            "sgd", "SGD", rules.PLAIN, "sample", {"lr": 0.01},
             _PLAIN + r",\quad g = \nabla f_i(\theta)",
             "The same rule on one sample's gradient: cheap and noisy. The noise can shake it off "
             "a saddle, but it never settles exactly: it jitters around the minimum.",
         ),
         OptimizerSpec(
-            "minibatch_sgd", "Mini-batch SGD", rules.SGD, "batch", {"lr": 0.01},
+            "minibatch_sgd", "Mini-batch SGD", rules.PLAIN, "batch", {"lr": 0.01},
             _PLAIN + r",\quad g = \tfrac{1}{B}\textstyle\sum_{i \in \mathcal{B}} \nabla f_i(\theta)",
             "Averaging B samples cuts the noise by √B: a middle way between GD and SGD.",
         ),

@@ -1,150 +1,113 @@
-"""The update rules of SPEC §2 as small pure functions, in the style of optax's init/update pairs.
+"""The update rules of SPEC §2, each written once, as what runs.
 
-Every rule works elementwise on arrays of any shape, and every hyperparameter may be a scalar or
-an array that broadcasts against the parameters (that is how the engine runs a whole sweep in one
-call). `update(g, state, **hp)` returns `(step, new_state)` and the caller applies
-θ ← θ − step; nothing is modified in place. States start at zero.
+A rule is a pure function of one coordinate c of θ (every rule is elementwise), state in,
+state out:
+
+    query(θ_c, a, b, h0, h1, h2, h3) -> the coordinate of the point where the gradient is taken
+    update(g_c, a, b, h0, h1, h2, h3, t) -> (Δ_c, a, b): θ_c ← θ_c − Δ_c, and the new state
+
+`a` and `b` are the rule's state quantities on that coordinate (up to two, each starting at
+zero); h0 … h3 its hyperparameters in the order of its `defaults` (registry.py); t counts
+updates from 1. Plain numbers in and out: the compiled loop (kernel.py) keeps them in
+registers. The docstrings are the formulas computed, as torch.optim computes them.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
-import numpy as np
+from .compiled import compiled
 
 
 class Rule(NamedTuple):
-    """An optimizer as a pure pair: `init(θ) -> state`, `update(g, state, **hp) -> (step,
-    state)`, and optionally `query(θ, state, **hp)`: the point where the gradient is taken
-    (θ itself when None)."""
+    """An optimizer's rule: its state quantities (symbol shown, what it is) in the order a, b,
+    then `update` and `query` (see the module docstring)."""
 
-    init: Callable
+    state: tuple[tuple[str, str], ...]
     update: Callable
-    query: Callable | None = None
+    query: Callable
 
 
-# -- plain gradient descent (GD, SGD, Mini-batch SGD differ only in the gradient they see) ----
-class NoState(NamedTuple):
-    pass
+MAX_STATE = 2  # state quantities per coordinate (a, b)
+MAX_HYPERPARAMETERS = 4  # h0 … h3
 
 
-def sgd_init(theta: np.ndarray) -> NoState:
-    return NoState()
+@compiled("QUERY")
+def at_theta(theta, a, b, h0, h1, h2, h3):
+    """g = ∇f(θ): the gradient at the iterate itself."""
+    return theta
 
 
-def sgd_update(g, state: NoState, *, lr):
-    """θ ← θ − η·g"""
-    return lr * g, state
+@compiled("UPDATE")
+def plain(g, a, b, lr, h1, h2, h3, t):
+    """θ ← θ − η·g   (GD, SGD and Mini-batch SGD differ only in the gradient they see)"""
+    return lr * g, a, b
 
 
-# -- momentum and Nesterov ----------------------------------------------------------------------
-class MomentumState(NamedTuple):
-    velocity: np.ndarray
+@compiled("UPDATE")
+def momentum(g, v, b, lr, gamma, h2, h3, t):
+    """v ← γ·v + η·g ;  θ ← θ − v
+
+    The same iterates as torch.optim.SGD(momentum=γ, dampening=0), whose buffer is v/η."""
+    v = gamma * v + lr * g
+    return v, v, b
 
 
-def momentum_init(theta: np.ndarray) -> MomentumState:
-    return MomentumState(np.zeros_like(theta))
+@compiled("QUERY")
+def look_ahead(theta, v, b, lr, gamma, h2, h3):
+    """g = ∇f(θ − γ·v): Nesterov's look-ahead point; then momentum's update. The look-ahead
+    point is exactly the iterate of torch.optim.SGD(momentum=γ, nesterov=True)."""
+    return theta - gamma * v
 
 
-def momentum_update(g, state: MomentumState, *, lr, gamma):
-    """v ← γ·v + η·g ;  θ ← θ − v   (defaults γ = 0.9).
-
-    The same iterates as torch.optim.SGD(momentum=γ, dampening=0), whose buffer is v/η.
-    For Nesterov the caller takes g at the look-ahead point `nesterov_query`."""
-    velocity = gamma * state.velocity + lr * g
-    return velocity, MomentumState(velocity)
+@compiled("UPDATE")
+def adagrad(g, G, b, lr, eps, h2, h3, t):
+    """G ← G + g² ;  θ ← θ − η·g / (√G + ε)   (ε outside the root, as torch)"""
+    G = G + g * g
+    return lr * g / (math.sqrt(G) + eps), G, b
 
 
-def nesterov_query(theta, state: MomentumState, *, gamma, **_):
-    """g = ∇J(θ − γ·v): Nesterov's look-ahead point, then v ← γ·v + η·g ; θ ← θ − v.
-
-    The look-ahead point is exactly the iterate of torch.optim.SGD(momentum=γ, nesterov=True)."""
-    return theta - gamma * state.velocity
-
-
-# -- AdaGrad --------------------------------------------------------------------------------------
-class AdaGradState(NamedTuple):
-    sum_sq_grad: np.ndarray
-
-
-def adagrad_init(theta: np.ndarray) -> AdaGradState:
-    return AdaGradState(np.zeros_like(theta))
-
-
-def adagrad_update(g, state: AdaGradState, *, lr, eps):
-    """G ← G + g² ;  θ ← θ − η·g / (√G + ε)   (ε outside the root, as torch; ε = 1e-8)."""
-    sum_sq = state.sum_sq_grad + g * g
-    return lr * g / (np.sqrt(sum_sq) + eps), AdaGradState(sum_sq)
-
-
-# -- AdaDelta -------------------------------------------------------------------------------------
-class AdaDeltaState(NamedTuple):
-    avg_sq_grad: np.ndarray
-    avg_sq_delta: np.ndarray
-
-
-def adadelta_init(theta: np.ndarray) -> AdaDeltaState:
-    return AdaDeltaState(np.zeros_like(theta), np.zeros_like(theta))
-
-
-def adadelta_update(g, state: AdaDeltaState, *, lr, rho, eps):
-    """E[g²] ← ρ·E[g²] + (1−ρ)·g² ;  Δ ← √(E[Δ²] + ε) / √(E[g²] + ε) · g ;
+@compiled("UPDATE")
+def adadelta(g, avg_sq_grad, avg_sq_delta, lr, rho, eps, h3, t):
+    """E[g²] ← ρ·E[g²] + (1−ρ)·g² ;  Δ = √(E[Δ²] + ε) / √(E[g²] + ε) · g ;
     E[Δ²] ← ρ·E[Δ²] + (1−ρ)·Δ² ;  θ ← θ − η·Δ
 
-    ε inside both roots, as torch; defaults ρ = 0.9, ε = 1e-6 and η = 1.0 (the rule needs no
-    learning rate: the ratio of the two running averages carries the units)."""
-    avg_sq_grad = rho * state.avg_sq_grad + (1 - rho) * g * g
-    delta = np.sqrt(state.avg_sq_delta + eps) / np.sqrt(avg_sq_grad + eps) * g
-    avg_sq_delta = rho * state.avg_sq_delta + (1 - rho) * delta * delta
-    return lr * delta, AdaDeltaState(avg_sq_grad, avg_sq_delta)
+    (ε inside both roots, as torch; η = 1 by default: the rule needs no learning rate, the
+    ratio of the two running averages carries the units)"""
+    avg_sq_grad = rho * avg_sq_grad + (1 - rho) * g * g
+    delta = math.sqrt(avg_sq_delta + eps) / math.sqrt(avg_sq_grad + eps) * g
+    avg_sq_delta = rho * avg_sq_delta + (1 - rho) * delta * delta
+    return lr * delta, avg_sq_grad, avg_sq_delta
 
 
-# -- RMSprop --------------------------------------------------------------------------------------
-class RMSpropState(NamedTuple):
-    avg_sq_grad: np.ndarray
-
-
-def rmsprop_init(theta: np.ndarray) -> RMSpropState:
-    return RMSpropState(np.zeros_like(theta))
-
-
-def rmsprop_update(g, state: RMSpropState, *, lr, rho, eps):
+@compiled("UPDATE")
+def rmsprop(g, avg_sq_grad, b, lr, rho, eps, h3, t):
     """E[g²] ← ρ·E[g²] + (1−ρ)·g² ;  θ ← θ − η·g / (√E[g²] + ε)
 
-    ε outside the root, as torch (whose ρ is called alpha); defaults ρ = 0.9, ε = 1e-8."""
-    avg_sq_grad = rho * state.avg_sq_grad + (1 - rho) * g * g
-    return lr * g / (np.sqrt(avg_sq_grad) + eps), RMSpropState(avg_sq_grad)
+    (ε outside the root, as torch, whose ρ is called alpha)"""
+    avg_sq_grad = rho * avg_sq_grad + (1 - rho) * g * g
+    return lr * g / (math.sqrt(avg_sq_grad) + eps), avg_sq_grad, b
 
 
-# -- Adam -----------------------------------------------------------------------------------------
-class AdamState(NamedTuple):
-    m: np.ndarray
-    v: np.ndarray
-    count: int
-
-
-def adam_init(theta: np.ndarray) -> AdamState:
-    return AdamState(np.zeros_like(theta), np.zeros_like(theta), 0)
-
-
-def adam_update(g, state: AdamState, *, lr, beta1, beta2, eps):
+@compiled("UPDATE")
+def adam(g, m, v, lr, beta1, beta2, eps, t):
     """m ← β1·m + (1−β1)·g ;  v ← β2·v + (1−β2)·g² ;  m̂ = m/(1−β1ᵗ) ;  v̂ = v/(1−β2ᵗ) ;
     θ ← θ − η·m̂ / (√v̂ + ε)
 
-    With bias correction and ε outside the root, as torch; defaults β1 = 0.9, β2 = 0.999,
-    ε = 1e-8; t counts updates from 1."""
-    t = state.count + 1
-    m = beta1 * state.m + (1 - beta1) * g
-    v = beta2 * state.v + (1 - beta2) * g * g
+    (with bias correction and ε outside the root, as torch)"""
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
-    return lr * m_hat / (np.sqrt(v_hat) + eps), AdamState(m, v, t)
+    return lr * m_hat / (math.sqrt(v_hat) + eps), m, v
 
 
-SGD = Rule(sgd_init, sgd_update)
-MOMENTUM = Rule(momentum_init, momentum_update)
-NESTEROV = Rule(momentum_init, momentum_update, nesterov_query)
-ADAGRAD = Rule(adagrad_init, adagrad_update)
-ADADELTA = Rule(adadelta_init, adadelta_update)
-RMSPROP = Rule(rmsprop_init, rmsprop_update)
-ADAM = Rule(adam_init, adam_update)
+_VELOCITY = (("v", "velocity"),)
+PLAIN = Rule((), plain, at_theta)
+MOMENTUM = Rule(_VELOCITY, momentum, at_theta)
+NESTEROV = Rule(_VELOCITY, momentum, look_ahead)
+ADAGRAD = Rule((("G", "sum of squared gradients"),), adagrad, at_theta)
+ADADELTA = Rule((("E[g²]", "running mean of g²"), ("E[Δ²]", "running mean of Δ²")), adadelta, at_theta)
+RMSPROP = Rule((("E[g²]", "running mean of g²"),), rmsprop, at_theta)
+ADAM = Rule((("m", "first moment"), ("v", "second moment")), adam, at_theta)

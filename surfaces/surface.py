@@ -6,11 +6,20 @@ functions that broadcast like ordinary ufuncs.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
 import sympy as sp
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - the engine then runs uncompiled (optimizers/compiled.py)
+    numba = None
+
+log = logging.getLogger(__name__)
 
 x, y = sp.symbols("x y", real=True)
 
@@ -23,6 +32,24 @@ Point = tuple[float, float]
 
 def _lambdify(expr: sp.Expr) -> Callable:
     return sp.lambdify((x, y), expr, modules="numpy", cse=True)
+
+
+def _compiled_gradient(gradient: tuple[sp.Expr, sp.Expr]):
+    """(x, y) -> (∂f/∂x, ∂f/∂y) as one compiled scalar function (numba), or None when numba is
+    missing or cannot compile it."""
+    if numba is None:
+        return None
+    try:
+        raw = numba.njit(error_model="numpy")(sp.lambdify((x, y), tuple(gradient), modules="numpy", cse=True))
+
+        def both(a, b):
+            gx, gy = raw(a, b)
+            return float(gx), float(gy)
+
+        return numba.njit("UniTuple(float64, 2)(float64, float64)", error_model="numpy")(both)
+    except Exception as err:  # numba's errors have no common base class worth naming
+        log.warning("the gradient %s could not be compiled (%s); it runs uncompiled", gradient, err)
+        return None
 
 
 def _full(value, shape: tuple[int, ...]) -> np.ndarray:
@@ -97,10 +124,20 @@ class Surface:
         gx, gy = self._grad(X, Y)
         return _full(gx, shape), _full(gy, shape)
 
-    def grad_unchecked(self, X: np.ndarray, Y: np.ndarray):
-        """The gradient for float arrays of one shape, without conversion or broadcasting: the
-        engine's hot path. A constant component comes back as a bare number."""
-        return self._grad(X, Y)
+    @cached_property
+    def scalar_grad(self) -> Callable:
+        """The gradient at one point, (x, y) -> (∂f/∂x, ∂f/∂y) as floats, compiled with numba
+        on first use (the engine's loop calls it); plain Python where numba cannot compile it."""
+        compiled = _compiled_gradient(self.grad_expr)
+        if compiled is not None:
+            return compiled
+        gradient = self._grad
+
+        def scalar(a, b):
+            gx, gy = gradient(a, b)
+            return float(gx), float(gy)
+
+        return scalar
 
     def hessian(self, X, Y) -> np.ndarray:
         """The Hessian at (X, Y): an array of shape (2, 2, *broadcast shape)."""

@@ -99,7 +99,7 @@ def test_a_race_that_breaks_the_loop_fails_only_its_own_request():
         raise FloatingPointError("boom")
 
     faulty = copy.copy(get_surface("bowl"))
-    object.__setattr__(faulty, "grad_unchecked", broken_gradient)
+    object.__setattr__(faulty, "scalar_grad", broken_gradient)
     started, go = threading.Event(), threading.Event()
 
     def arguments(key):
