@@ -27,10 +27,10 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 
 if HAVE_NUMBA:
     _F, _I = types.float64, types.int64
-    # query(θ_c, a, b, h0, h1, h2, h3) -> where coordinate c's gradient is taken
-    QUERY = _F(_F, _F, _F, _F, _F, _F, _F)
-    # update(g_c, a, b, h0, h1, h2, h3, t) -> (Δ_c, a, b): θ_c ← θ_c − Δ_c and the new state
-    UPDATE = types.UniTuple(_F, 3)(_F, _F, _F, _F, _F, _F, _F, _I)
+    # query(θ_c, a, b, c, h0 … h4) -> where coordinate c's gradient is taken
+    QUERY = _F(_F, _F, _F, _F, _F, _F, _F, _F, _F)
+    # update(θ_c, g_c, a, b, c, h0 … h4, t) -> (Δ_c, a, b, c): θ_c ← θ_c − Δ_c and the new state
+    UPDATE = types.UniTuple(_F, 4)(_F, _F, _F, _F, _F, _F, _F, _F, _F, _F, _I)
     # gradient(x, y) -> (∂f/∂x, ∂f/∂y)
     GRADIENT = types.UniTuple(_F, 2)(_F, _F)
 

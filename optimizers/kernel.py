@@ -46,9 +46,9 @@ def _dispatch(name: str, arguments: str, functions: list):
     return compiled(cache=False)(scope[name])
 
 
-_HP = "h0, h1, h2, h3"
-_query = _dispatch("query", f"theta, a, b, {_HP}", [q for _, q in RULES])
-_update = _dispatch("update", f"g, a, b, {_HP}, t", [u for u, _ in RULES])
+_HP = "h0, h1, h2, h3, h4"
+_query = _dispatch("query", f"theta, a, b, c, {_HP}", [q for _, q in RULES])
+_update = _dispatch("update", f"theta, g, a, b, c, {_HP}, t", [u for u, _ in RULES])
 
 
 def run_table(runs) -> RunTable:
@@ -72,27 +72,28 @@ def _loop(gradient, kinds, hps, start, steps, noise, first, state, out, trace_g,
     record = trace_g.shape[0] > 0
     for k in range(K):
         kind = kinds[k]
-        h0, h1, h2, h3 = hps[k, 0], hps[k, 1], hps[k, 2], hps[k, 3]
-        ax, ay, bx, by = state[k, 0], state[k, 1], state[k, 2], state[k, 3]
+        h0, h1, h2, h3, h4 = hps[k, 0], hps[k, 1], hps[k, 2], hps[k, 3], hps[k, 4]
+        ax, ay, bx, by, cx, cy = state[k, 0], state[k, 1], state[k, 2], state[k, 3], state[k, 4], state[k, 5]
         x, y = start[k, 0], start[k, 1]
         out[k, 0, 0], out[k, 0, 1] = x, y
         for i in range(steps):
-            qx = _query(kind, x, ax, bx, h0, h1, h2, h3)
-            qy = _query(kind, y, ay, by, h0, h1, h2, h3)
+            qx = _query(kind, x, ax, bx, cx, h0, h1, h2, h3, h4)
+            qy = _query(kind, y, ay, by, cy, h0, h1, h2, h3, h4)
             gx, gy = gradient(qx, qy)
             if noisy:
                 gx += noise[k, i, 0]
                 gy += noise[k, i, 1]
             t = first[k] + i + 1
-            dx, ax, bx = _update(kind, gx, ax, bx, h0, h1, h2, h3, t)
-            dy, ay, by = _update(kind, gy, ay, by, h0, h1, h2, h3, t)
+            dx, ax, bx, cx = _update(kind, x, gx, ax, bx, cx, h0, h1, h2, h3, h4, t)
+            dy, ay, by, cy = _update(kind, y, gy, ay, by, cy, h0, h1, h2, h3, h4, t)
             x = x - dx
             y = y - dy
             out[k, i + 1, 0], out[k, i + 1, 1] = x, y
             if record:
                 trace_g[k, i, 0], trace_g[k, i, 1] = gx, gy
-                trace_s[k, i, 0], trace_s[k, i, 1], trace_s[k, i, 2], trace_s[k, i, 3] = ax, ay, bx, by
-        state[k, 0], state[k, 1], state[k, 2], state[k, 3] = ax, ay, bx, by
+                trace_s[k, i, 0], trace_s[k, i, 1], trace_s[k, i, 2] = ax, ay, bx
+                trace_s[k, i, 3], trace_s[k, i, 4], trace_s[k, i, 5] = by, cx, cy
+        state[k, 0], state[k, 1], state[k, 2], state[k, 3], state[k, 4], state[k, 5] = ax, ay, bx, by, cx, cy
 
 
 STATES = ("grad", "state")  # what a trace records: the gradient used, then the state after it

@@ -20,13 +20,12 @@ def reference_path(surface, oid, hp, start, steps, noise, batch_size, seed):
     shuffles (not from the engine's precomputed table)."""
     rule = OPTIMIZERS[oid].rule
     update, query = plain(rule.update), plain(rule.query)
-    h = [hp[k] for k in OPTIMIZERS[oid].defaults] + [0.0] * 4
-    h = h[:4]
+    h = ([hp[k] for k in OPTIMIZERS[oid].defaults] + [0.0] * 5)[:5]
     tilts = stochastic.sample_tilts(seed, noise)
     size = {"full": None, "sample": 1, "batch": batch_size}[OPTIMIZERS[oid].gradient]
     orders = stochastic.epoch_orders(seed, steps + 1)
     theta = np.array(start, dtype=float)
-    state = [[0.0, 0.0], [0.0, 0.0]]  # (a, b) per coordinate
+    state = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]  # (a, b, c) per coordinate
     path = [theta.copy()]
     for t in range(steps):
         q = [query(theta[c], *state[c], *h) for c in range(2)]
@@ -35,7 +34,7 @@ def reference_path(surface, oid, hp, start, steps, noise, batch_size, seed):
             g = g + tilts[stochastic.batch_indices(t, size, orders)].mean(axis=0)
         step = []
         for c in range(2):
-            delta, *state[c] = update(g[c], *state[c], *h, t + 1)
+            delta, *state[c] = update(theta[c], g[c], *state[c], *h, t + 1)
             step.append(delta)
         theta = theta - np.array(step)
         path.append(theta.copy())
