@@ -1,7 +1,5 @@
 """Engine benchmark (SPEC §6): the compiled nine-optimizer rollout and a 64-value sweep, per
-run-step, and, when PyTorch is installed, against the same work done with torch.optim. Also:
-eight students' races run in one shared loop (as the classroom server does) against one after
-another.
+run-step, and, when PyTorch is installed, against the same work done with torch.optim.
 
 Timings are taken side by side in one process, interleaved round by round, and reported as
 medians and ratios, since absolute times on a shared machine are noise. Run:
@@ -23,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optimizers import OPTIMIZERS, rollout, rollout_many, sweep  # noqa: E402
-from surfaces import SURFACES, get_surface  # noqa: E402
+from optimizers import OPTIMIZERS, rollout, sweep  # noqa: E402
+from surfaces import get_surface  # noqa: E402
 
 SURFACE = "rosenbrock"
 LR = 1e-3  # one learning rate for every optimizer but AdaDelta (η = 1): a fair, stable race
@@ -109,14 +107,6 @@ def main() -> None:
     }
     if have_torch:
         jobs["torch.optim (9 × steps)"] = lambda: torch_rollout(surface, args.steps, settings)
-    # A class: eight races on one surface (different learning rates), and eight on eight surfaces.
-    one_surface = [dict(surface=surface, steps=args.steps, settings={o: {"lr": lr} for o in settings})
-                   for lr in np.logspace(-4, -1, 8)]
-    eight_surfaces = [dict(surface=get_surface(sid), steps=args.steps) for sid in SURFACES]
-    for label, races in (("one surface", one_surface), ("8 surfaces", eight_surfaces)):
-        jobs[f"8 races, {label}, in turn"] = lambda races=races: [rollout(**race) for race in races]
-        jobs[f"8 races, {label}, one loop"] = lambda races=races: rollout_many(races)
-
     for job in jobs.values():  # warm up: imports, lambdify caches, torch dispatch
         job()
     times = {name: [] for name in jobs}
@@ -134,10 +124,6 @@ def main() -> None:
     print(f"sweep / rollout           = {swept / base:6.2f}×   (64× the runs)")
     print(f"per run-step: rollout {1e9 * base / (9 * args.steps):5.1f} ns, "
           f"sweep {1e9 * swept / (9 * 64 * args.steps):5.1f} ns (loop, divergence and arrival included)")
-    for label in ("one surface", "8 surfaces"):
-        shared = statistics.median(times[f"8 races, {label}, one loop"])
-        alone = statistics.median(times[f"8 races, {label}, in turn"])
-        print(f"8 races on {label:11s}: one shared loop takes {shared / alone:4.2f}× the time of one after another")
     if have_torch:
         speedup = statistics.median(times["torch.optim (9 × steps)"]) / base
         # Agreement is checked on the well-conditioned bowl: on Rosenbrock's narrow valley

@@ -5,7 +5,7 @@
     r.names, r.paths, r.losses, r.diverged_at, r.arrived_at
 """
 
-from .engine import MAX_STEPS, RaceLoop, RolloutResult, SweepResult, rollout, rollout_many, rollouts_as_completed, sweep
+from .engine import MAX_STEPS, RolloutResult, SweepResult, rollout, rollout_many, sweep
 from .registry import HYPERPARAMETERS, OPTIMIZERS, OptimizerSpec, resolve_settings
 
 __all__ = [
@@ -13,12 +13,10 @@ __all__ = [
     "MAX_STEPS",
     "OPTIMIZERS",
     "OptimizerSpec",
-    "RaceLoop",
     "RolloutResult",
     "SweepResult",
     "resolve_settings",
     "rollout",
     "rollout_many",
-    "rollouts_as_completed",
     "sweep",
 ]

@@ -35,7 +35,7 @@ if HAVE_NUMBA:
     GRADIENT = types.UniTuple(_F, 2)(_F, _F)
 
 
-def compiled(signature_name: str | None = None, cache: bool = True):
+def compiled(signature_name: str | None = None, cache: bool = True, nogil: bool = False):
     """`njit` with the named signature (QUERY, UPDATE, GRADIENT) and NumPy's float semantics
     (x/0 is ±inf or NaN, never an exception); the plain function without numba."""
 
@@ -43,7 +43,7 @@ def compiled(signature_name: str | None = None, cache: bool = True):
         if not HAVE_NUMBA:
             return fn
         signature = globals()[signature_name] if signature_name else None
-        options = dict(cache=cache, error_model="numpy")
+        options = dict(cache=cache, error_model="numpy", nogil=nogil)
         return numba.njit(signature, **options)(fn) if signature is not None else numba.njit(**options)(fn)
 
     return wrap

@@ -1,11 +1,10 @@
-"""The rollout engine: every optimizer, every value of a sweep, and every race run together
-(RaceLoop) goes through one compiled loop (`kernel.py`), each run stepping its own rule
-(`rules.py`) with its surface's compiled gradient.
+"""The rollout engine: every optimizer of a race and every value of a sweep goes through one
+compiled loop (`kernel.py`), each run stepping its own rule (`rules.py`) with its surface's
+compiled gradient.
 
 The runs are the columns of one parameter array, optimizer-major (a sweep's values of one
-optimizer are adjacent; a race's nine runs are adjacent, and races on one surface too).
-Divergence and arrival (SPEC §4) are found after the loop from the stored path, so the loop
-itself does no bookkeeping.
+optimizer are adjacent). Divergence and arrival (SPEC §4) are found after the loop from the
+stored path, so the loop itself does no bookkeeping.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import numpy as np
 
 from surfaces import Surface
 
-from .kernel import STATE_WIDTH, integrate, run_table
+from .kernel import integrate, run_table
 from .registry import HYPERPARAMETERS, OPTIMIZERS, check_optimizer_ids, resolve_settings
 from .stochastic import N_SAMPLES, batch_noise, sample_tilts
 
@@ -162,15 +161,15 @@ class _Outcome:
     last_valid: np.ndarray  # (K,), the last step before divergence (or the last step)
 
 
-def _settle(surface: Surface, out: np.ndarray) -> _Outcome:
-    """Divergence and arrival (SPEC §4) of the raw iterates `out` (steps + 1, 2, K): a run
+def _settle(surface: Surface, out: np.ndarray, losses: np.ndarray) -> _Outcome:
+    """Divergence and arrival (SPEC §4) of the raw iterates `out` (steps + 1, 2, K) and their
+    losses (steps + 1, K): a run
     diverges at the first step whose point leaves the escape box or whose loss is not finite;
     it arrives at the first earlier step within the arrival threshold, and settles at the step
     from which it stays within it to the end (a run that diverged never settles)."""
     px, py = out[:, 0], out[:, 1]
     (bx0, bx1), (by0, by1) = surface.escape_box
     with np.errstate(all="ignore"):
-        losses = surface.f(px, py)
         inside = np.isfinite(losses)  # boolean passes, in place: a sweep has 576 runs × steps
         for coordinate, low, high in ((px, bx0, bx1), (py, by0, by1)):
             inside &= coordinate > low  # False for NaN too
@@ -222,9 +221,9 @@ def _checked_race(surface, start=None, steps=500, settings=None, optimizers=None
                  bool(record_states))
 
 
-def _race_result(race: _Race, out: np.ndarray, trace: dict | None) -> RolloutResult:
-    """The RolloutResult of `race` from its own columns of the loop's iterates (and trace)."""
-    outcome = _settle(race.surface, out)
+def _race_result(race: _Race, out: np.ndarray, losses: np.ndarray, trace: dict | None) -> RolloutResult:
+    """The RolloutResult of `race` from the loop's iterates and losses (and trace)."""
+    outcome = _settle(race.surface, out, losses)
     rejected = tuple(
         (float(out[d, 0, i]), float(out[d, 1, i])) if d >= 0 else None
         for i, d in enumerate(outcome.diverged_at)
@@ -261,139 +260,28 @@ def rollout(
     of ids (None: all nine, SPEC order); `noise` the σ of SPEC §3; `batch_size` the B of the
     mini-batch optimizers; `record_states` keeps every step's gradient and optimizer state.
     The same arguments give the same paths, bit for bit."""
-    return rollout_many([dict(surface=surface, start=start, steps=steps, settings=settings, optimizers=optimizers,
-                              noise=noise, batch_size=batch_size, seed=seed, record_states=record_states)])[0]
+    race = _checked_race(surface, start, steps, settings, optimizers, noise, batch_size, seed, record_states)
+    runs = _runs([(oid, race.settings[oid]) for oid in race.ids])
+    table = _noise_table(race.ids, 1, race.steps, race.noise, race.batch_size, race.seed)
+    trace = {} if race.record_states else None
+    out, losses = integrate(race.surface, race.start, race.steps, run_table(runs), table, trace)
+    return _race_result(race, out, losses, trace)
 
 
 def rollout_many(races) -> list[RolloutResult]:
-    """Several races in one loop: `races` is a list of dicts of `rollout`'s keyword arguments
-    (surface included), and result i equals `rollout(**races[i])` bit for bit (see RaceLoop)."""
-    results = [None] * len(races)
-    for i, result in rollouts_as_completed(races):
-        results[i] = result
-    return results
-
-
-def rollouts_as_completed(races):
-    """Like rollout_many, but yields (i, result of races[i]) as each race finishes, the shortest
-    first. Every race is checked before any runs."""
-    loop, handles = RaceLoop(), {}
+    """Several races: `races` is a list of dicts of `rollout`'s keyword arguments (surface
+    included); every race is checked before any runs, and result i is `rollout(**races[i])`."""
     for i, race in enumerate(races):
         try:
-            handles[loop.add(**race)] = i
-        except ValueError as err:
+            _checked_race(**race)
+        except (TypeError, ValueError) as err:  # TypeError: a missing surface or an unknown keyword
             raise ValueError(f"race {i}: {err}") from None
-    while loop.running:
-        for handle, result in loop.advance(MAX_STEPS):  # no race joins later: stop only when one ends
-            yield handles[handle], result
-
-
-class _Running:
-    """A race in a RaceLoop: its iterates so far and each run's rule state after them."""
-
-    def __init__(self, race: _Race, surface_key):
-        n = len(race.ids)
-        self.race, self.surface_key, self.done = race, surface_key, 0
-        self.runs = _runs([(oid, race.settings[oid]) for oid in race.ids])
-        self.out = np.empty((race.steps + 1, 2, n))
-        self.out[0] = np.reshape(race.start, (2, 1))
-        self.state = np.zeros((n, STATE_WIDTH))
-        self.noise = _noise_table(race.ids, 1, race.steps, race.noise, race.batch_size, race.seed)
-        self.trace = ({"grad": np.empty((race.steps, 2, n)), "state": np.empty((race.steps, STATE_WIDTH, n))}
-                      if race.record_states else None)
+    return [rollout(**race) for race in races]
 
 
 def _runs(settings) -> list:
     """(optimizer id, hyperparameter values in its `defaults` order) for each (id, settings)."""
     return [(oid, [hp[k] for k in OPTIMIZERS[oid].defaults]) for oid, hp in settings]
-
-
-class RaceLoop:
-    """Races that share one engine loop, and may join it and leave it between segments.
-
-    A step costs nearly the same for 9 runs as for 90 (NumPy's per-call overhead is the floor),
-    so a server that races for many users runs their races together: races on one surface share
-    its gradient call, and all share the update. A race joins at its own step 0 while the others
-    are further on (each run keeps its own step count, for Adam's bias correction and for the
-    noise), and leaves the loop when done, so no race waits for a longer one. Each result equals
-    `rollout` with the same arguments, bit for bit.
-
-        loop = RaceLoop()
-        handle = loop.add(surface=s, steps=500, settings=...)   # rollout's keyword arguments
-        while loop.running:
-            for handle, result in loop.advance():   # the races that finished in this segment
-                ...
-    """
-
-    SEGMENT = 256  # steps per advance: how long a new race may wait to join (a few ms)
-
-    def __init__(self):
-        self._running: dict[int, _Running] = {}
-        self._next = 0
-
-    @property
-    def running(self) -> int:
-        return len(self._running)
-
-    def add(self, **race) -> int:
-        """Check a race (ValueError if its arguments are bad) and add it; returns its handle."""
-        try:
-            checked = _checked_race(**race)
-        except TypeError as err:  # a missing surface or an unknown keyword
-            raise ValueError(str(err)) from None
-        steps = max([checked.steps] + [r.race.steps for r in self._running.values()])
-        runs = sum(len(r.race.ids) for r in self._running.values()) + len(checked.ids)
-        if runs * (steps + 1) > MAX_CELLS:
-            raise ValueError(f"too many races at once ({runs} runs × {steps} steps); race fewer at once")
-        self._next += 1
-        self._running[self._next] = _Running(checked, id(checked.surface))
-        return self._next
-
-    def advance(self, steps: int | None = None) -> list[tuple[int, RolloutResult]]:
-        """Run every race `steps` steps (default SEGMENT), or fewer if a race finishes sooner;
-        return (handle, result) for the races that finished."""
-        if not self._running:
-            return []
-        steps = self.SEGMENT if steps is None else steps
-        order = sorted(self._running.items(), key=lambda item: item[1].surface_key)  # a surface's runs adjacent
-        running = [r for _, r in order]
-        count = min([steps] + [r.race.steps - r.done for r in running])
-        widths = [len(r.race.ids) for r in running]
-        edges = np.cumsum([0] + widths)
-        gradients = []
-        for r, lo, hi in zip(running, edges[:-1], edges[1:]):
-            if gradients and gradients[-1][0] is r.race.surface.scalar_grad:
-                gradients[-1] = (gradients[-1][0], slice(gradients[-1][1].start, int(hi)))
-            else:
-                gradients.append((r.race.surface.scalar_grad, slice(int(lo), int(hi))))
-        table = None
-        if any(r.noise is not None for r in running):
-            table = np.concatenate([r.noise[r.done : r.done + count] if r.noise is not None else np.zeros((count, 2, w))
-                                    for r, w in zip(running, widths)], axis=2)
-        trace = {} if any(r.trace is not None for r in running) else None
-        part, state = integrate(
-            gradients,
-            np.concatenate([r.out[r.done] for r in running], axis=1),
-            count,
-            run_table([run for r in running for run in r.runs]),
-            table,
-            trace,
-            np.repeat([r.done for r in running], widths),
-            np.concatenate([r.state for r in running]),
-        )
-        finished = []
-        for (handle, r), lo, hi in zip(order, edges[:-1], edges[1:]):
-            own = slice(int(lo), int(hi))
-            r.out[r.done + 1 : r.done + count + 1] = part[1:, :, own]
-            r.state = state[own]
-            if r.trace is not None:
-                for name, value in trace.items():
-                    r.trace[name][r.done : r.done + count] = value[:, :, own]
-            r.done += count
-            if r.done == r.race.steps:
-                del self._running[handle]
-                finished.append((handle, _race_result(r.race, r.out, r.trace)))
-        return finished
 
 
 def sweep(
@@ -441,8 +329,8 @@ def sweep(
     V = len(values)
     runs = [(oid, {**resolved[oid], param: float(v)}) for oid in ids for v in values]
     table = _noise_table(ids, V, steps, noise, batch_size, seed)
-    out, _ = integrate([(surface.scalar_grad, slice(None))], start, steps, run_table(_runs(runs)), table)
-    outcome = _settle(surface, out)
+    out, losses = integrate(surface, start, steps, run_table(_runs(runs)), table)
+    outcome = _settle(surface, out, losses)
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
     valid = np.arange(steps + 1)[:, None] <= outcome.last_valid
     min_loss = np.min(outcome.losses, axis=0, where=valid, initial=np.inf)

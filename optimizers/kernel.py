@@ -62,11 +62,11 @@ def run_table(runs) -> RunTable:
     return RunTable(kinds, hps)
 
 
-@compiled(cache=False)  # it calls the generated dispatch, which has no file to cache from
-def _loop(gradient, kinds, hps, start, steps, noise, first, state, out, trace_g, trace_s):
+@compiled(nogil=True)  # nogil: requests race in threads at once
+def _loop(loss, grad_x, grad_y, kinds, hps, start, steps, noise, state, out, losses, trace_g, trace_s):
     """Run by run, step by step, each run's state in registers; every array is run-major (run
-    k's steps are contiguous), so a run touches consecutive memory. state[k] holds quantity j on
-    coordinate c at [2j + c]."""
+    k's steps are contiguous), so a run touches consecutive memory. state[k] is scratch for
+    run k's final state (quantity j on coordinate i at [2j + i])."""
     K = kinds.shape[0]
     noisy = noise.shape[0] > 0
     record = trace_g.shape[0] > 0
@@ -76,19 +76,21 @@ def _loop(gradient, kinds, hps, start, steps, noise, first, state, out, trace_g,
         ax, ay, bx, by, cx, cy = state[k, 0], state[k, 1], state[k, 2], state[k, 3], state[k, 4], state[k, 5]
         x, y = start[k, 0], start[k, 1]
         out[k, 0, 0], out[k, 0, 1] = x, y
+        losses[k, 0] = loss(x, y)
         for i in range(steps):
             qx = _query(kind, x, ax, bx, cx, h0, h1, h2, h3, h4)
             qy = _query(kind, y, ay, by, cy, h0, h1, h2, h3, h4)
-            gx, gy = gradient(qx, qy)
+            gx, gy = grad_x(qx, qy), grad_y(qx, qy)
             if noisy:
                 gx += noise[k, i, 0]
                 gy += noise[k, i, 1]
-            t = first[k] + i + 1
+            t = i + 1
             dx, ax, bx, cx = _update(kind, x, gx, ax, bx, cx, h0, h1, h2, h3, h4, t)
             dy, ay, by, cy = _update(kind, y, gy, ay, by, cy, h0, h1, h2, h3, h4, t)
             x = x - dx
             y = y - dy
             out[k, i + 1, 0], out[k, i + 1, 1] = x, y
+            losses[k, i + 1] = loss(x, y)
             if record:
                 trace_g[k, i, 0], trace_g[k, i, 1] = gx, gy
                 trace_s[k, i, 0], trace_s[k, i, 1], trace_s[k, i, 2] = ax, ay, bx
@@ -100,46 +102,26 @@ STATES = ("grad", "state")  # what a trace records: the gradient used, then the 
 _NOTHING = np.empty((0, 0, 0))
 
 
-def integrate(gradients, start, steps: int, table: RunTable, noise_table=None, trace=None, first_step=0,
-              state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Iterates of K runs, (steps + 1, 2, K) with [0] the start, and each run's state after the
-    last step, (K, STATE_WIDTH). Iterates may hold non-finite values where a run blew up (the
-    caller finds them).
+def integrate(surface, start, steps: int, table: RunTable, noise_table=None, trace=None):
+    """Iterates of K runs, (steps + 1, 2, K) with [0] the start, and their losses (steps + 1, K);
+    both may hold non-finite values where a run blew up (the caller finds them).
 
-    `gradients` is a list of (gradient, columns): `gradient(x, y)` is a surface's compiled
-    scalar gradient (Surface.scalar_grad) for the runs in the slice `columns`, so runs on
-    different surfaces share one call. `start` is one (x, y) for every run or a (2, K) array.
-    `noise_table[t]` (2, K) is added to the gradient at step t (SPEC §3). A dict passed as
-    `trace` receives "grad" (steps, 2, K), the gradient used by update t + 1, and "state"
-    (steps, STATE_WIDTH, K), the state after it.
-
-    To go on with runs, pass their last iterate as `start`, their `state` and `first_step`, the
-    steps taken so far, one number or (K,); `noise_table` then starts at that step. The result
-    is the same, bit for bit, as one longer call."""
+    The loop calls the surface's compiled loss and gradient (Surface.scalar_functions). `start` is one (x, y) for every run. `noise_table[t]` (2, K) is added to the
+    gradient at step t (SPEC §3). A dict passed as `trace` receives "grad" (steps, 2, K), the
+    gradient used by update t + 1, and "state" (steps, STATE_WIDTH, K), the state after it
+    (quantity j of a rule on coordinate i at row 2j + i)."""
     K = len(table.kinds)
-    out = np.empty((steps + 1, 2, K))
-    begin = np.broadcast_to(np.reshape(np.asarray(start, dtype=float), (2, -1)), (2, K)).T
-    first = np.broadcast_to(np.asarray(first_step, dtype=np.int64), (K,))
-    state = np.zeros((K, STATE_WIDTH)) if state is None else np.array(state, dtype=float)
+    begin = np.ascontiguousarray(np.broadcast_to(np.asarray(start, dtype=float), (K, 2)))
+    out = np.empty((K, steps + 1, 2))  # run-major inside the loop, step-major outside
+    losses = np.empty((K, steps + 1))
+    traced = [np.empty((K, steps, 2)), np.empty((K, steps, STATE_WIDTH))] if trace is not None else [_NOTHING] * 2
+    noise = np.ascontiguousarray(noise_table.transpose(2, 0, 1)) if noise_table is not None else _NOTHING
+    functions = surface.scalar_functions
+    # a surface numba could not compile (Surface.scalar_functions says why) runs uncompiled
+    compiled = HAVE_NUMBA and all(hasattr(fn, "address") for fn in functions)
+    loop = _loop if compiled else plain(_loop)
+    loop(*functions, table.kinds, table.hyperparameters, begin, steps, noise, np.zeros((K, STATE_WIDTH)), out,
+         losses, *traced)
     if trace is not None:
-        trace.update(grad=np.empty((steps, 2, K)), state=np.empty((steps, STATE_WIDTH, K)))
-    for gradient, columns in gradients:
-        # a gradient numba could not compile (Surface.scalar_grad says why) runs uncompiled
-        loop = _loop if HAVE_NUMBA and hasattr(gradient, "py_func") else plain(_loop)
-        cols = np.arange(K)[columns]
-        n = len(cols)
-        part = np.empty((n, steps + 1, 2))  # run-major inside the loop, step-major outside
-        part_state = np.ascontiguousarray(state[cols])
-        traced = [np.empty((n, steps, 2)), np.empty((n, steps, STATE_WIDTH))] if trace is not None \
-            else [_NOTHING, _NOTHING]
-        noise = np.ascontiguousarray(noise_table[:, :, cols].transpose(2, 0, 1)) if noise_table is not None \
-            else _NOTHING
-        loop(gradient, np.ascontiguousarray(table.kinds[cols]), np.ascontiguousarray(table.hyperparameters[cols]),
-             np.ascontiguousarray(begin[cols]), steps, noise, np.ascontiguousarray(first[cols]), part_state, part,
-             *traced)
-        out[:, :, cols] = part.transpose(1, 2, 0)
-        state[cols] = part_state
-        if trace is not None:
-            trace["grad"][:, :, cols] = traced[0].transpose(1, 2, 0)
-            trace["state"][:, :, cols] = traced[1].transpose(1, 2, 0)
-    return out, state
+        trace.update(grad=traced[0].transpose(1, 2, 0), state=traced[1].transpose(1, 2, 0))
+    return out.transpose(1, 2, 0), losses.T

@@ -34,21 +34,21 @@ def _lambdify(expr: sp.Expr) -> Callable:
     return sp.lambdify((x, y), expr, modules="numpy", cse=True)
 
 
-def _compiled_gradient(gradient: tuple[sp.Expr, sp.Expr]):
-    """(x, y) -> (∂f/∂x, ∂f/∂y) as one compiled scalar function (numba), or None when numba is
-    missing or cannot compile it."""
+def _compiled(expr: sp.Expr, what: str):
+    """`expr` of (x, y) as a compiled C function float64(float64, float64) (numba's cfunc: the
+    engine's loop calls it through a pointer, so one compiled loop serves every surface), or
+    None when numba is missing or cannot compile it."""
     if numba is None:
         return None
     try:
-        raw = numba.njit(error_model="numpy")(sp.lambdify((x, y), tuple(gradient), modules="numpy", cse=True))
+        raw = numba.njit(error_model="numpy")(sp.lambdify((x, y), expr, modules="numpy", cse=True))
 
-        def both(a, b):
-            gx, gy = raw(a, b)
-            return float(gx), float(gy)
+        def scalar(a, b):
+            return float(raw(a, b))
 
-        return numba.njit("UniTuple(float64, 2)(float64, float64)", error_model="numpy")(both)
+        return numba.cfunc("float64(float64, float64)", error_model="numpy")(scalar)
     except Exception as err:  # numba's errors have no common base class worth naming
-        log.warning("the gradient %s could not be compiled (%s); it runs uncompiled", gradient, err)
+        log.warning("the %s %s could not be compiled (%s); it runs uncompiled", what, expr, err)
         return None
 
 
@@ -125,19 +125,14 @@ class Surface:
         return _full(gx, shape), _full(gy, shape)
 
     @cached_property
-    def scalar_grad(self) -> Callable:
-        """The gradient at one point, (x, y) -> (∂f/∂x, ∂f/∂y) as floats, compiled with numba
-        on first use (the engine's loop calls it); plain Python where numba cannot compile it."""
-        compiled = _compiled_gradient(self.grad_expr)
-        if compiled is not None:
-            return compiled
-        gradient = self._grad
-
-        def scalar(a, b):
-            gx, gy = gradient(a, b)
-            return float(gx), float(gy)
-
-        return scalar
+    def scalar_functions(self) -> tuple[Callable, Callable, Callable]:
+        """(f, ∂f/∂x, ∂f/∂y) at one point, (x, y) -> float, compiled with numba on first use
+        (the engine's loop calls them); plain Python where numba cannot compile them."""
+        compiled = [_compiled(e, what) for e, what in zip((self.expr, *self.grad_expr), ("loss", "∂f/∂x", "∂f/∂y"))]
+        if all(c is not None for c in compiled):
+            return tuple(compiled)
+        f, grad = self._f, self._grad
+        return (lambda a, b: float(f(a, b)), lambda a, b: float(grad(a, b)[0]), lambda a, b: float(grad(a, b)[1]))
 
     def hessian(self, X, Y) -> np.ndarray:
         """The Hessian at (X, Y): an array of shape (2, 2, *broadcast shape)."""

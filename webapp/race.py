@@ -7,6 +7,8 @@ computes a race once and serves the rest from its own read-only cache.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,7 +19,6 @@ from surfaces import SURFACES, Surface, surface_from_formula
 from surfaces.formula import normalise_formula
 
 from . import validation
-from .race_queue import RaceQueue
 from .controls import HYPERPARAMETER_SLIDERS, SLIDERS
 
 # AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
@@ -106,14 +107,12 @@ def _arguments(spec: RaceSpec, record_states: bool) -> dict:
                 noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states)
 
 
-# The races this worker's requests ask for share one engine loop.
-RACES = RaceQueue(lambda spec: _arguments(spec, False))
-
-
 @lru_cache(maxsize=32)
 def race_result(spec: RaceSpec) -> RolloutResult:
-    """The race (cached per worker; run in the loop it shares with other requests' races)."""
-    return RACES.run(spec)
+    """The race (cached per worker). A race of 3000 steps takes a few milliseconds, less than
+    the request around it, and the compiled loop releases the GIL, so each request simply runs
+    its own."""
+    return rollout(**_arguments(spec, False))
 
 
 @lru_cache(maxsize=8)
@@ -137,3 +136,23 @@ def lr_sweep(spec: RaceSpec) -> SweepResult:
     settings = {oid: {k: v for k, v in hp.items() if k != "lr"} for oid, hp in spec.settings_dict().items()}
     return _lr_sweep(RaceSpec(spec.surface_id, spec.formula, spec.start, _freeze(settings), spec.steps,
                               spec.noise, spec.batch_size, spec.seed))
+
+
+def warm_up() -> None:
+    """Compile every built-in surface's loss and gradient (about 0.4 s each) and, on a fresh
+    clone, the rules and the loop (cached on disk after that) with a short race on each, the
+    default surface first, so that a student's first race does not wait for the compiler."""
+    first = SURFACES[DEFAULT_SURFACE]  # the page's first race
+    for surface in [first] + [s for s in SURFACES.values() if s is not first]:
+        try:
+            rollout(surface, steps=2)
+        except Exception:  # a warm-up must never take the server down
+            logging.getLogger(__name__).exception("warming up %s failed", surface.id)
+
+
+def start_warm_up() -> threading.Thread:
+    """`warm_up` in a background thread: the server answers meanwhile (a race asked for before
+    it is done compiles what it needs itself)."""
+    thread = threading.Thread(target=warm_up, name="engine-warm-up", daemon=True)
+    thread.start()
+    return thread
