@@ -6,9 +6,11 @@
 """
 
 from .engine import MAX_STEPS, RolloutResult, SweepResult, rollout, rollout_many, sweep
-from .registry import HYPERPARAMETERS, OPTIMIZERS, OptimizerSpec, resolve_settings
+from .registry import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS, OptimizerSpec, resolve_settings
 
 __all__ = [
+    "ALL_OPTIMIZERS",
+    "EXTRAS",
     "HYPERPARAMETERS",
     "MAX_STEPS",
     "OPTIMIZERS",

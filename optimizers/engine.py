@@ -17,7 +17,7 @@ import numpy as np
 from surfaces import Surface
 
 from .kernel import integrate, run_table
-from .registry import HYPERPARAMETERS, OPTIMIZERS, check_optimizer_ids, resolve_settings
+from .registry import ALL_OPTIMIZERS, HYPERPARAMETERS, OPTIMIZERS, check_optimizer_ids, resolve_settings
 from .stochastic import N_SAMPLES, batch_noise, sample_tilts
 
 MAX_STEPS = 100_000
@@ -148,7 +148,7 @@ def _noise_table(ids, runs_per_id, steps, noise, batch_size, seed):
         "sample": batch_noise(tilts, steps, 1, seed),
         "batch": batch_noise(tilts, steps, batch_size, seed),
     }
-    columns = [by_kind[OPTIMIZERS[oid].gradient] for oid in ids for _ in range(runs_per_id)]
+    columns = [by_kind[ALL_OPTIMIZERS[oid].gradient] for oid in ids for _ in range(runs_per_id)]
     return np.stack(columns, axis=2)
 
 
@@ -281,7 +281,7 @@ def rollout_many(races) -> list[RolloutResult]:
 
 def _runs(settings) -> list:
     """(optimizer id, hyperparameter values in its `defaults` order) for each (id, settings)."""
-    return [(oid, [hp[k] for k in OPTIMIZERS[oid].defaults]) for oid, hp in settings]
+    return [(oid, [hp[k] for k in ALL_OPTIMIZERS[oid].defaults]) for oid, hp in settings]
 
 
 def sweep(
@@ -317,7 +317,7 @@ def sweep(
         ids = [oid for oid, spec in OPTIMIZERS.items() if param in spec.defaults]
     else:
         ids = check_optimizer_ids(optimizers)
-        lacking = [oid for oid in ids if param not in OPTIMIZERS[oid].defaults]
+        lacking = [oid for oid in ids if param not in ALL_OPTIMIZERS[oid].defaults]
         if lacking:
             raise ValueError(f"{', '.join(lacking)} have no hyperparameter {param!r} to sweep")
     if len(ids) * len(values) * (steps + 1) > MAX_CELLS:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .compiled import HAVE_NUMBA, compiled, plain
-from .registry import OPTIMIZERS
+from .registry import ALL_OPTIMIZERS
 from .rules import MAX_HYPERPARAMETERS, MAX_STATE
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,9 @@ class RunTable(NamedTuple):
     hyperparameters: np.ndarray
 
 
-# Every distinct rule, in registry order; the loop reaches rule k through `_query`/`_update`.
-RULES = list(dict.fromkeys((spec.rule.update, spec.rule.query) for spec in OPTIMIZERS.values()))
+# Every distinct rule, in registry order (the nine, then the extras); the loop reaches rule k
+# through `_query`/`_update`.
+RULES = list(dict.fromkeys((spec.rule.update, spec.rule.query) for spec in ALL_OPTIMIZERS.values()))
 
 
 def _dispatch(name: str, arguments: str, functions: list):
@@ -56,13 +57,16 @@ def run_table(runs) -> RunTable:
     kinds = np.empty(len(runs), dtype=np.int64)
     hps = np.zeros((len(runs), MAX_HYPERPARAMETERS))
     for k, (oid, values) in enumerate(runs):
-        rule = OPTIMIZERS[oid].rule
+        rule = ALL_OPTIMIZERS[oid].rule
         kinds[k] = RULES.index((rule.update, rule.query))
         hps[k, : len(values)] = values
     return RunTable(kinds, hps)
 
 
-@compiled(nogil=True)  # nogil: requests race in threads at once
+# Not cached on disk: numba would key the cache on this file alone, and keep running old rules
+# after rules.py or the registry changed. Compiling it takes about a second per process
+# (webapp.race.warm_up does it at start-up); nogil: requests race in threads at once.
+@compiled(cache=False, nogil=True)
 def _loop(loss, grad_x, grad_y, kinds, hps, start, steps, noise, state, out, losses, trace_g, trace_s):
     """Run by run, step by step, each run's state in registers; every array is run-major (run
     k's steps are contiguous), so a run touches consecutive memory. state[k] is scratch for

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .engine import RolloutResult
-from .registry import OPTIMIZERS
+from .registry import ALL_OPTIMIZERS
 
 
 def _pair(values) -> list:
@@ -36,7 +36,7 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
         state = result.states["state"][i, ki - 1]  # quantity j of the rule at [2j], [2j + 1]
         quantities = [
             {"symbol": sym, "label": label, "value": _pair(state[2 * j : 2 * j + 2])}
-            for j, (sym, label) in enumerate(OPTIMIZERS[oid].rule.state)
+            for j, (sym, label) in enumerate(ALL_OPTIMIZERS[oid].rule.state)
         ]
         hp = result.settings[oid]
         if oid == "adam":  # the bias-corrected moments the step actually uses

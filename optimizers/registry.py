@@ -1,4 +1,9 @@
-"""The nine optimizers (SPEC §1 order), their hyperparameters and how settings are checked."""
+"""The nine optimizers (SPEC §1 order), the opt-in extras, their hyperparameters and how settings
+are checked.
+
+`OPTIMIZERS` is the default race, the nine: iterating it, `in` and `len` see only them. `EXTRAS`
+are the opt-in optimizers (AMSGrad, AdamW, NAdam, RAdam), run only when named
+(`rollout(..., optimizers=["adam", "adamw"])`); `ALL_OPTIMIZERS` is both, for looking an id up."""
 
 from __future__ import annotations
 
@@ -52,6 +57,8 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
         Hyperparameter("beta1", r"\beta_1", "decay of the first moment", 0.0, 1.0, True, False),
         Hyperparameter("beta2", r"\beta_2", "decay of the second moment", 0.0, 1.0, True, False),
         Hyperparameter("eps", r"\varepsilon", "numerical floor", 0.0, _INF, False, False),
+        Hyperparameter("weight_decay", r"\lambda", "decoupled weight decay", 0.0, _INF, True, False),
+        Hyperparameter("momentum_decay", r"\psi", "warm-up rate of the momentum schedule", 0.0, _INF, True, False),
     )
 }
 
@@ -143,19 +150,89 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     )
 }
 
+_ADAM_MOMENTS = r"m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2 \\ "
+
+# The opt-in extras (SPEC §1): torch.optim's rules with its defaults, off in the default race.
+EXTRAS: dict[str, OptimizerSpec] = {
+    o.id: o
+    for o in (
+        OptimizerSpec(
+            "amsgrad", "AMSGrad", rules.AMSGRAD, "batch",
+            {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+            _ADAM_MOMENTS + r"v_{\max} \leftarrow \max(v_{\max}, v) \\ "
+            r"\theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,"
+            r"\frac{m}{\sqrt{v_{\max}/(1-\beta_2^t)} + \varepsilon}",
+            "Adam that never forgets its largest second moment: the step divides by the biggest v "
+            "seen so far, so a rare large gradient keeps later steps cautious and the step size "
+            "can only shrink, which fixes Adam's failure to converge on some problems and makes it "
+            "circle less. The price: after a steep stretch it keeps the small steps, so it is "
+            "slower than Adam across the flat valley that follows (Rosenbrock).",
+        ),
+        OptimizerSpec(
+            "adamw", "AdamW", rules.ADAMW, "batch",
+            {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-2},
+            r"\theta \leftarrow \theta\,(1 - \eta\lambda) \\ " + _ADAM_MOMENTS
+            + r"\theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,"
+            r"\frac{m}{\sqrt{v/(1-\beta_2^t)} + \varepsilon}",
+            "Adam with decoupled weight decay: every step first shrinks θ toward the origin by the "
+            "factor 1 − ηλ, outside the gradient, so the pull is not rescaled by Adam's "
+            "per-coordinate step sizes as an L2 term in the loss would be. It regularises rather "
+            "than optimises: the loss does not know of the pull, so where the minimum is away from "
+            "the origin AdamW settles a little short of it, nearer (0, 0); λ = 0 gives Adam.",
+        ),
+        OptimizerSpec(
+            "nadam", "NAdam", rules.NADAM, "batch",
+            {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "momentum_decay": 4e-3},
+            r"\mu_t = \beta_1 \big(1 - \tfrac12\, 0.96^{t\psi}\big),\quad "
+            r"\Pi_t = \textstyle\prod_{i \le t} \mu_i \\ " + _ADAM_MOMENTS
+            + r"\theta \leftarrow \theta - \eta\,\frac{\frac{1-\mu_t}{1-\Pi_t}\, g"
+            r" + \frac{\mu_{t+1}}{1-\Pi_t \mu_{t+1}}\, m}{\sqrt{v/(1-\beta_2^t)} + \varepsilon}",
+            "Adam with Nesterov's look-ahead: the step uses next step's momentum and mixes in the "
+            "fresh gradient, so it reacts to a bend a step sooner than Adam. Its momentum μₜ is "
+            "scheduled: with torch's ψ = 0.004 it starts near β1/2 (0.45) and climbs toward β1 only "
+            "over thousands of steps (0.52 at step 1000), so in a race it carries less momentum "
+            "than Adam: it overshoots and circles less, but usually arrives a little later.",
+        ),
+        OptimizerSpec(
+            "radam", "RAdam", rules.RADAM, "batch",
+            {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+            r"\rho_\infty = \tfrac{2}{1-\beta_2} - 1,\quad "
+            r"\rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t} \\ " + _ADAM_MOMENTS
+            + r"\hat m = \frac{m}{1-\beta_1^t},\quad "
+            r"r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}} \\ "
+            r"\theta \leftarrow \theta - \eta\,\hat m\, r_t \frac{\sqrt{1-\beta_2^t}}{\sqrt{v} + \varepsilon}"
+            r"\ \text{ if } \rho_t > 5, \text{ else } \theta \leftarrow \theta - \eta\,\hat m",
+            "Adam with a built-in warm-up: while v rests on too few gradients to trust (ρₜ ≤ 5: the "
+            "first 5 steps at β2 = 0.999) it takes plain momentum steps η·m̂, then Adam's step "
+            "damped by rₜ, which grows toward 1 only slowly (0.2 at step 100, 0.6 at step 1000). "
+            "That tames Adam's erratic start without a schedule, but makes it the slowest of the "
+            "Adam family in a race. And those first steps are η times the raw gradient: on a steep "
+            "surface (Rosenbrock, Beale) an η that suits Adam jumps far, or diverges, before the "
+            "rectification starts.",
+        ),
+    )
+}
+
+ALL_OPTIMIZERS: dict[str, OptimizerSpec] = {**OPTIMIZERS, **EXTRAS}
+
+
+def _choices() -> str:
+    return f"{', '.join(OPTIMIZERS)} (or the extras {', '.join(EXTRAS)})"
+
 
 def check_optimizer_ids(optimizers) -> list[str]:
-    """The ids to run, in SPEC order of the caller's list; None means all nine."""
+    """The ids to run, in the caller's order; None means the nine (the extras run only when
+    named)."""
     if optimizers is None:
         return list(OPTIMIZERS)
     if isinstance(optimizers, str) or not hasattr(optimizers, "__iter__"):
         raise ValueError(f"optimizers must be a list of ids or None, not {optimizers!r}")
     ids = list(optimizers)
     if not ids:
-        raise ValueError("optimizers is empty: name at least one of " + ", ".join(OPTIMIZERS))
+        raise ValueError("optimizers is empty: name at least one of " + _choices())
     for oid in ids:
-        if oid not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {oid!r}; choose from: {', '.join(OPTIMIZERS)}")
+        if not isinstance(oid, str) or oid not in ALL_OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {oid!r}; choose from: {_choices()}")
     if len(set(ids)) != len(ids):
         raise ValueError(f"optimizers lists an id twice: {ids}")
     return ids
@@ -164,24 +241,27 @@ def check_optimizer_ids(optimizers) -> list[str]:
 def resolve_settings(settings: Mapping | None, ids: list[str]) -> dict[str, dict[str, float]]:
     """Every hyperparameter of each optimizer in `ids`: its default unless `settings` (a partial
     {optimizer id: {key: value}} mapping) overrides it. Unknown optimizers, unknown keys and
-    out-of-range values raise ValueError."""
+    out-of-range values raise ValueError, and so does an empty `ids` (a sweep of a
+    hyperparameter that only extras have, with none named)."""
+    if not ids:
+        raise ValueError("there is no optimizer to run: name at least one of " + _choices())
     settings = {} if settings is None else settings
     if not isinstance(settings, Mapping):
         raise ValueError(f"settings must be a dict of {{optimizer id: {{key: value}}}}, not {settings!r}")
     for oid, overrides in settings.items():
-        if oid not in OPTIMIZERS:
-            raise ValueError(f"settings name an unknown optimizer {oid!r}; choose from: {', '.join(OPTIMIZERS)}")
+        if not isinstance(oid, str) or oid not in ALL_OPTIMIZERS:
+            raise ValueError(f"settings name an unknown optimizer {oid!r}; choose from: {_choices()}")
         if not isinstance(overrides, Mapping):
             raise ValueError(f"settings[{oid!r}] must be a dict of hyperparameters, not {overrides!r}")
-        allowed = OPTIMIZERS[oid].hyperparameters
+        allowed = ALL_OPTIMIZERS[oid].hyperparameters
         for key in overrides:
             if key not in allowed:
                 raise ValueError(
-                    f"{OPTIMIZERS[oid].name} has no hyperparameter {key!r}; it takes {', '.join(allowed)}"
+                    f"{ALL_OPTIMIZERS[oid].name} has no hyperparameter {key!r}; it takes {', '.join(allowed)}"
                 )
     resolved = {}
     for oid in ids:
-        spec, overrides = OPTIMIZERS[oid], settings.get(oid, {})
+        spec, overrides = ALL_OPTIMIZERS[oid], settings.get(oid, {})
         resolved[oid] = {
             key: HYPERPARAMETERS[key].check(overrides.get(key, default), spec.name)
             for key, default in spec.defaults.items()

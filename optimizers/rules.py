@@ -15,9 +15,10 @@ registers. The docstrings are the formulas computed, as torch.optim computes the
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Callable, NamedTuple
 
-from .compiled import compiled
+from .compiled import HAVE_NUMBA, compiled
 
 
 class Rule(NamedTuple):
@@ -111,3 +112,185 @@ ADAGRAD = Rule((("G", "sum of squared gradients"),), adagrad, at_theta)
 ADADELTA = Rule((("E[g²]", "running mean of g²"), ("E[Δ²]", "running mean of Δ²")), adadelta, at_theta)
 RMSPROP = Rule((("E[g²]", "running mean of g²"),), rmsprop, at_theta)
 ADAM = Rule((("m", "first moment"), ("v", "second moment")), adam, at_theta)
+
+
+# -- the extras (SPEC §1): opt-in, off in the default race ---------------------------------------
+# They follow torch.optim's single-tensor code (torch 2.x, CPU) operation by operation, in its
+# order of rounding: m by torch.lerp and v by mul_ then addcmul_, each one fused multiply-add as
+# torch's CPU kernels compute them; the step counter a float in the powers, and Python's pow
+# where torch raises a number to 0.5; the bias corrections divided out where torch divides
+# them; θ's new value computed as torch computes it, and Δ = θ − (that value), so θ − Δ is
+# torch's value (exactly whenever the new value is within a factor 2 of θ: Sterbenz). With the
+# same gradients the iterates are torch's bit for bit, but for two things: that round trip, and
+# √ (IEEE's here; torch's CPU sqrt, MKL's, is off by an ulp about once in 150).
+
+if HAVE_NUMBA:
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    _DOUBLE = ir.DoubleType()
+
+    @intrinsic
+    def _llvm_fma(typingctx, x, y, z):
+        def codegen(context, builder, signature, args):
+            fn = builder.module.declare_intrinsic("llvm.fma", [_DOUBLE], ir.FunctionType(_DOUBLE, [_DOUBLE] * 3))
+            return builder.call(fn, args)
+
+        return types.float64(types.float64, types.float64, types.float64), codegen
+
+    @intrinsic
+    def _libm_pow(typingctx, x, y):
+        def codegen(context, builder, signature, args):
+            fn = builder.module.globals.get("pow")
+            if fn is None:
+                fn = ir.Function(builder.module, ir.FunctionType(_DOUBLE, [_DOUBLE] * 2), "pow")
+            fn.attributes.add("nobuiltin")  # keep the call: no pow(x, 0.5) → √x
+            return builder.call(fn, args)
+
+        return types.float64(types.float64, types.float64), codegen
+
+    @compiled()
+    def fma(x, y, z):
+        """x·y + z rounded once (LLVM's fma: the processor's instruction, or libm's)."""
+        return _llvm_fma(x, y, z)
+
+    @compiled()
+    def power(x, y):
+        """x ** y as Python computes a float power: libm's pow. (Compiled, x ** 0.5 would become
+        √x, which rounds differently from pow about once in 1500.)"""
+        return _libm_pow(x, y)
+
+else:  # pragma: no cover - exercised only where numba is missing
+
+    def fma(x, y, z):
+        """x·y + z rounded once (exact rational arithmetic, then one rounding)."""
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z)):
+            return x * y + z
+        return float(Fraction(x) * Fraction(y) + Fraction(z))
+
+    def power(x, y):
+        """x ** y as libm's pow computes it (Python raises, or goes complex, where pow gives
+        inf or NaN)."""
+        if x < 0 and not float(y).is_integer():
+            return math.nan
+        try:
+            return x**y
+        except (OverflowError, ZeroDivisionError):
+            return math.inf
+
+
+@compiled()
+def _lerp(start, end, weight):
+    """start + weight·(end − start) as torch.lerp computes it: one fused multiply-add from the
+    nearer end."""
+    if abs(weight) < 0.5:
+        return fma(weight, end - start, start)
+    return fma(weight - 1, end - start, end)
+
+
+@compiled()
+def _second_moment(v, g, beta2):
+    """β2·v + (1−β2)·g² as torch's v.mul_(β2).addcmul_(g, g, value=1−β2): β2·v rounded, then
+    one fused multiply-add."""
+    return fma((1 - beta2) * g, g, v * beta2)
+
+
+@compiled("UPDATE")
+def amsgrad(theta, g, m, v, v_max, lr, beta1, beta2, eps, h4, t):
+    """m ← β1·m + (1−β1)·g ;  v ← β2·v + (1−β2)·g² ;  v_max ← max(v_max, v) ;
+    θ ← θ − η/(1−β1ᵗ) · m / (√v_max / √(1−β2ᵗ) + ε)
+
+    torch.optim.Adam(amsgrad=True), in its order: m by lerp, the maximum kept of the
+    *uncorrected* v, then divided by √(1−β2ᵗ) (so v̂_max = v_max/(1−β2ᵗ)); a NaN v propagates
+    into v_max as torch.maximum propagates it."""
+    m = _lerp(m, g, 1 - beta1)
+    v = _second_moment(v, g, beta2)
+    step = float(t)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = power(bias_correction2, 0.5)
+    if v > v_max or math.isnan(v):
+        v_max = v
+    denom = math.sqrt(v_max) / bias_correction2_sqrt + eps
+    return step_size * m / denom, m, v, v_max
+
+
+@compiled("UPDATE")
+def adamw(theta, g, m, v, c, lr, beta1, beta2, eps, weight_decay, t):
+    """θ ← θ·(1 − η·λ) ;  m ← β1·m + (1−β1)·g ;  v ← β2·v + (1−β2)·g² ;
+    θ ← θ − η/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)
+
+    torch.optim.AdamW(weight_decay=λ), in its order: the decoupled decay first (param.mul_),
+    on θ itself and not through the gradient, then Adam's step on the decayed θ; Δ is θ minus
+    that result."""
+    decayed = theta * (1 - lr * weight_decay)
+    m = _lerp(m, g, 1 - beta1)
+    v = _second_moment(v, g, beta2)
+    step = float(t)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = power(bias_correction2, 0.5)
+    denom = math.sqrt(v) / bias_correction2_sqrt + eps
+    return theta - (decayed - step_size * m / denom), m, v, c
+
+
+@compiled("UPDATE")
+def nadam(theta, g, m, v, mu_product, lr, beta1, beta2, eps, momentum_decay, t):
+    """μₜ = β1·(1 − ½·0.96^(t·ψ)) ;  Πₜ = Πₜ₋₁·μₜ (Π₀ = 1) ;  m ← β1·m + (1−β1)·g ;
+    v ← β2·v + (1−β2)·g² ;  d = √(v/(1−β2ᵗ)) + ε ;
+    θ ← θ − η·(1−μₜ)/(1−Πₜ) · g/d − η·μₜ₊₁/(1−Πₜ·μₜ₊₁) · m/d
+
+    torch.optim.NAdam(momentum_decay=ψ), in its order: the two terms are added to θ one after
+    the other, as torch's two addcdiv_. Π is torch's mu_product, one number for the whole
+    parameter: every coordinate keeps its own copy (the same value), which starts at zero here
+    and is read as 1 at t = 1. torch keeps it in its default dtype: these are its float64
+    numbers (torch.set_default_dtype(torch.float64))."""
+    step = float(t)
+    bias_correction2 = 1 - beta2**step
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+    if t == 1:
+        mu_product = 1.0
+    mu_product = mu_product * mu
+    m = _lerp(m, g, 1 - beta1)
+    v = _second_moment(v, g, beta2)
+    denom = math.sqrt(v / bias_correction2)
+    mu_product_next = mu_product * mu_next
+    denom = denom + eps
+    moved = theta + (-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
+    moved = moved + ((-lr * mu_next) / (1.0 - mu_product_next)) * m / denom
+    return theta - moved, m, v, mu_product
+
+
+@compiled("UPDATE")
+def radam(theta, g, m, v, c, lr, beta1, beta2, eps, h4, t):
+    """m ← β1·m + (1−β1)·g ;  v ← β2·v + (1−β2)·g² ;  m̂ = m/(1−β1ᵗ) ;
+    ρ∞ = 2/(1−β2) − 1 ;  ρₜ = ρ∞ − 2t·β2ᵗ/(1−β2ᵗ) ;
+    if ρₜ > 5:  rₜ = √((ρₜ−4)(ρₜ−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρₜ)) ;
+                θ ← θ − m̂·η · (1/(√v + ε))·√(1−β2ᵗ) · rₜ
+    else:       θ ← θ − m̂·η   (v is too young to trust: a momentum-SGD step)
+
+    torch.optim.RAdam(), in its order (ε is added to the uncorrected √v, as torch adds it)."""
+    m = _lerp(m, g, 1 - beta1)
+    v = _second_moment(v, g, beta2)
+    step = float(t)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    bias_corrected_m = m / bias_correction1
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    if rho_t > 5.0:
+        rect = power((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t), 0.5)
+        adaptive_lr = 1.0 / (math.sqrt(v) + eps) * power(bias_correction2, 0.5)  # torch: c / tensor = c·(1/tensor)
+        return bias_corrected_m * lr * adaptive_lr * rect, m, v, c
+    return bias_corrected_m * lr, m, v, c
+
+
+_MOMENTS = (("m", "first moment"), ("v", "second moment"))
+AMSGRAD = Rule(_MOMENTS + (("v_max", "largest v so far"),), amsgrad, at_theta)
+ADAMW = Rule(_MOMENTS, adamw, at_theta)
+NADAM = Rule(_MOMENTS + (("Πμ", "product of the momentum schedule μ₁ … μₜ"),), nadam, at_theta)
+RADAM = Rule(_MOMENTS, radam, at_theta)
