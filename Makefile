@@ -27,12 +27,13 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
 
-# A class: waitress in WORKERS processes (default one per core) × THREADS threads; HOST=0.0.0.0
-# lets the students' laptops in. See README, "Serving a class".
+# A class (Linux, macOS): gunicorn with gunicorn.conf.py, WORKERS processes (default one per core)
+# × THREADS threads; HOST=0.0.0.0 lets the students' laptops in. Windows: python wsgi.py (waitress).
+# See README, "Serving a class".
 serve: $(VENV)/.runtime
-	$(BIN)/python wsgi.py --host $(HOST) --port $(PORT) --workers $(WORKERS) --threads $(THREADS)
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) THREADS=$(THREADS) $(BIN)/python -m gunicorn -c gunicorn.conf.py
 
-# 40 simulated students against that server on 127.0.0.1 (steady, then burst).
+# 40 simulated students against that server (gunicorn.conf.py) on 127.0.0.1 (steady, then burst).
 load: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.load_test --students 40 --changes 50
 

@@ -2,7 +2,8 @@
 
     python app.py [--host 127.0.0.1] [--port 8050] [--debug]
 
-`server` is the Flask app, for a WSGI server (e.g. `gunicorn app:server`).
+`server` is the Flask app, for a WSGI server: `make serve` runs it with gunicorn and
+gunicorn.conf.py (see README, "Serving a class").
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dash import Dash
 from webapp.callbacks import register_callbacks
 from webapp.guard import install_request_guard
 from webapp.layout import build_layout
+from webapp.race import start_warm_up
+from webapp.timing import server_timing
 
 MAX_REQUEST_BYTES = 256 * 1024  # a race request is a few kB; anything far larger is refused
 
@@ -29,6 +32,8 @@ def create_app() -> Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     install_request_guard(app)
     register_callbacks(app)
+    start_warm_up()  # compiles the engine for every built-in surface while the server starts
+    app.server.wsgi_app = server_timing(app.server.wsgi_app)  # Server-Timing: app ms, CPU ms, worker pid
     return app
 
 

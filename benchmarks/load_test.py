@@ -4,21 +4,26 @@
     python -m benchmarks.load_test --students 5 --changes 3       # quick check
     python -m benchmarks.load_test --mode burst --rounds 10
     python -m benchmarks.load_test --url http://127.0.0.1:8050    # a server already running
-    python -m benchmarks.load_test --server-cmd "gunicorn -w 2 -b {host}:{port} app:server"
+    python -m benchmarks.load_test --workers 1 --threads 8        # the same server, other settings
+    python -m benchmarks.load_test --server-cmd "python wsgi.py --waitress --port {port}"
     python -m benchmarks.load_test --prop explorer-visible.data=true --prop-share 0.25
 
-By default it starts the documented server (`python wsgi.py`, waitress) on a free 127.0.0.1
-port, and stops it at the end. Each student is a thread with its own connections (up to six,
-keep-alive where the server allows it; the callbacks that are ready together go out in
-parallel, as in a browser) and its own copy of the page's state (benchmarks/dash_client.py
-builds every request from the app's own /_dash-layout and /_dash-dependencies, so every
-server-side callback a change triggers is posted, new ones included):
+By default it starts the documented server on a free 127.0.0.1 port (what `make serve` runs:
+`python -m gunicorn -c gunicorn.conf.py`, with `--bind` added) and stops it at the end. Each
+student is a thread with its own connections (up to six, keep-alive where the server allows it;
+the callbacks that are ready together go out in parallel, as in a browser) and its own copy of
+the page's state (benchmarks/dash_client.py builds every request from the app's own
+/_dash-layout and /_dash-dependencies, so every server-side callback a change triggers is
+posted, new ones included):
 
 - page load: GET /, /_dash-layout, /_dash-dependencies, then the initial callbacks;
 - steady: `--changes` changes each, a think time of `--think` seconds (±50 %, uniform) before
   each: move a random slider to a random position (70 %), pick another surface (15 %, which
   posts the surface callback, then the race with the new start and learning rate), or click
-  the map for a new start (15 %); students start staggered over one think time;
+  the map for a new start (15 %); students start staggered over one think time. Any control
+  can go anywhere in its range: the slider is any of the page's sliders and the position any
+  point of its grid (steps 20 to 3000, σ 0 to 10, batch 1 to 256, η 1e-5 to 10, ...), the
+  surface any other entry of the menu (Your formula… included), the click anywhere in the map;
 - burst: `--rounds` rounds in which every student changes something at the same instant.
 
 Reported per phase: callback requests per second, latency p50/p95/p99/max per request and per
@@ -26,9 +31,10 @@ change (what a student waits for), response sizes on the wire (the browser's Acc
 errors (any status other than 200/204, a timeout, a body that is not strict JSON — NaN or
 Infinity count — or a refusal), validation messages shown for valid input, the server's CPU
 time, the time spent inside the app against the time spent queueing (from the Server-Timing
-header that wsgi.py adds), requests per worker process, and how busy the machine was (Linux
-PSI: other work on a shared machine shows there). Bounded: at most `--max-requests` requests and `--max-seconds` of wall time; only
-loopback addresses are accepted.
+header the app adds, webapp/timing.py), requests per worker process, the most connections open
+at the server at once (in all, and in one worker process), and how busy the machine was (Linux
+PSI: other work on a shared machine shows there). Bounded: at most `--max-requests` requests
+and `--max-seconds` of wall time; only loopback addresses are accepted.
 """
 
 from __future__ import annotations
@@ -62,6 +68,17 @@ ACTIONS = (("slider", 0.70), ("surface", 0.15), ("click", 0.15))
 
 # ---------------------------------------------------------------------------------------------
 # server
+
+
+def gunicorn_command(port: int, workers="auto", threads: int | None = None) -> list[str]:
+    """The documented server (`make serve`): gunicorn with the repo's gunicorn.conf.py, on
+    127.0.0.1:`port`; command-line options override the config's defaults."""
+    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"]
+    if str(workers) != "auto":
+        cmd += ["--workers", str(workers)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return cmd
 
 
 def free_port() -> int:
@@ -124,6 +141,30 @@ class Server:
                 pass
         return total
 
+    def connections(self) -> dict[int, int] | None:
+        """Open (established) TCP connections on the server's port, per server process (Linux
+        /proc only; None elsewhere)."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        fields = line.split()
+                        if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == self.port:
+                            inodes.add(fields[9])
+            except (OSError, StopIteration, IndexError, ValueError):
+                if table == "/proc/net/tcp":
+                    return None
+        counts = {}
+        for pid in self.pids():
+            try:
+                links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            except OSError:
+                continue
+            counts[pid] = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        return counts
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             if os.name == "posix":
@@ -139,6 +180,35 @@ class Server:
                     self.proc.kill()
                 self.proc.wait(timeout=15)
         self.log.close()
+
+
+class ConnectionWatch:
+    """Samples the server's open connections twice a second; `peak()` gives the highest total and
+    the highest count in one process since the last call."""
+
+    def __init__(self, server: Server):
+        self.server, self.total, self.per_process = server, 0, 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            counts = self.server.connections()
+            if counts is None:
+                return
+            with self._lock:
+                self.total = max(self.total, sum(counts.values()))
+                self.per_process = max([self.per_process, *counts.values()])
+
+    def peak(self) -> dict:
+        with self._lock:
+            out = {"total": self.total, "one_process": self.per_process}
+            self.total = self.per_process = 0
+        return out
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +254,7 @@ class Sample:
     body_bytes: int
     error: str = ""
     message: bool = False  # the app showed a validation message for this (valid) input
-    app_ms: float | None = None  # from the Server-Timing header (wsgi.py): time in the app,
+    app_ms: float | None = None  # from the Server-Timing header (webapp/timing.py): time in the app,
     cpu_ms: float | None = None  # CPU time of the worker thread,
     worker: str = ""  # and which worker process answered
 
@@ -560,6 +630,10 @@ def print_report(r: dict) -> None:
     if "server_cpu_s" in r:
         print(f"  server CPU {r['server_cpu_s']} s ({r['server_cores_busy']} cores busy on average, "
               f"{r.get('server_cpu_ms_per_callback', '-')} ms per callback request)")
+    if r.get("open_connections_peak"):
+        peak = r["open_connections_peak"]
+        print(f"  open connections at the server: at most {peak['total']} at once, "
+              f"{peak['one_process']} in one worker process (sampled twice a second)")
     if r.get("burst_rounds_s"):
         rounds = ", ".join(f"{x:.2f}" for x in r["burst_rounds_s"])
         print(f"  burst rounds: every student served in {rounds} s")
@@ -578,10 +652,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=5, help="burst rounds")
     p.add_argument("--burst-pause", type=float, default=1.0, help="pause before each burst round, s")
     p.add_argument("--url", help="a running server (127.0.0.1/localhost only); default: start one")
-    p.add_argument("--workers", default="auto", help="workers for the server this script starts")
-    p.add_argument("--threads", type=int, default=None, help="threads per worker for that server")
+    p.add_argument("--workers", default="auto",
+                   help="worker processes for the server this script starts (default: gunicorn.conf.py's)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads per worker for that server (default: gunicorn.conf.py's)")
     p.add_argument("--server-cmd", help="another server command, with {host} and {port} "
-                                        "(e.g. 'gunicorn -w 2 -b {host}:{port} app:server')")
+                                        "(e.g. 'python wsgi.py --waitress --host {host} --port {port}')")
     p.add_argument("--only", help="post only the server-side callbacks whose outputs name one of "
                                   "these comma-separated component ids (e.g. 'race-data,surface-data'); "
                                   "default: every callback a change triggers, as the page does")
@@ -630,11 +706,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def server_command(args, port: int) -> list[str]:
     if args.server_cmd:
         return shlex.split(args.server_cmd.format(host="127.0.0.1", port=port))
-    cmd = [sys.executable, "wsgi.py", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(args.workers)]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
-    return cmd
+    return gunicorn_command(port, args.workers, args.threads)
 
 
 def main(argv=None) -> int:
@@ -664,6 +736,8 @@ def main(argv=None) -> int:
         def cpu():
             return server.cpu_seconds() if server else None
 
+        watch = ConnectionWatch(server) if server and os.path.isdir("/proc") else None
+
         def machine(rep: dict, stall0: int | None) -> None:
             stall1 = cpu_stall_us()
             if stall0 is not None and stall1 is not None and rep["wall_s"] > 0:
@@ -677,6 +751,8 @@ def main(argv=None) -> int:
             c1 = cpu()
             rep = phase_report("steady", recorder, wall, None if c0 is None else c1 - c0)
             machine(rep, stall0)
+            if watch:
+                rep["open_connections_peak"] = watch.peak()
             load = [x.seconds for x in recorder.samples if x.phase == "load"]
             rep["page_load"] = latency_stats(load)
             rep["errors"] += sum(1 for x in recorder.samples if x.phase == "load" and x.error)
@@ -689,8 +765,12 @@ def main(argv=None) -> int:
             c1 = cpu()
             rep = phase_report("burst", recorder, wall, None if c0 is None else c1 - c0)
             machine(rep, stall0)
+            if watch:
+                rep["open_connections_peak"] = watch.peak()
             rep["burst_rounds_s"] = [round(m, 3) for m in makespans]
             reports.append(rep)
+        if watch:
+            watch.stop()
         for rep in reports:
             print_report(rep)
         if budget.exhausted:

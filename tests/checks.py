@@ -1,7 +1,6 @@
 """Checks and fixtures' helpers shared by several test files."""
 
 import os
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,14 +32,13 @@ def wait_until(predicate, timeout: float, what: str = "condition", interval: flo
 
 @contextmanager
 def wsgi_server(name: str, workers: int, threads: int):
-    """The classroom server (wsgi.py) on a free loopback port, stopped afterwards; its log goes
-    to $TMPDIR/optimizer-race-<name>-<port>.log."""
-    from benchmarks.load_test import Server, free_port
+    """The classroom server as `make serve` runs it (gunicorn with the repo's gunicorn.conf.py) on
+    a free loopback port, stopped afterwards; its log goes to $TMPDIR/optimizer-race-<name>-<port>.log."""
+    from benchmarks.load_test import Server, free_port, gunicorn_command
 
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"optimizer-race-{name}-{port}.log"
-    server = Server([sys.executable, "wsgi.py", "--host", "127.0.0.1", "--port", str(port),
-                     "--workers", str(workers), "--threads", str(threads)], port, log)
+    server = Server(gunicorn_command(port, workers, threads), port, log)
     try:
         server.wait_ready(timeout=90)
         yield server

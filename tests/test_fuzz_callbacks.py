@@ -1,7 +1,7 @@
 """Property-based fuzzing of every server-side Dash callback through a real WSGI server.
 
-A module-scoped fixture starts the documented server (`python wsgi.py`, waitress) in a
-subprocess on a free 127.0.0.1 port. The callbacks are found in the app's own
+A module-scoped fixture starts the documented server (gunicorn with the repo's gunicorn.conf.py,
+what `make serve` runs) in a subprocess on a free 127.0.0.1 port. The callbacks are found in the app's own
 `/_dash-dependencies` (benchmarks/dash_client.py builds the bodies), so callbacks added later
 are fuzzed too. Hypothesis posts:
 

@@ -3,14 +3,16 @@
 Dash trusts the shape of the JSON a browser posts (output ids, inputs, state). Anyone can post
 anything, so the shape is checked before Dash sees it, and what still breaks inside Dash's
 dispatch (a well-formed body naming inputs a callback does not have, say) is answered as a bad
-request. Errors inside our own callbacks never get here: each callback handles its own.
+request. Errors inside our own callbacks never get here: each callback handles its own. A
+chunked body that reaches the size limit (MAX_CONTENT_LENGTH) gets a clean 413, as a body whose
+Content-Length is over it does.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import jsonify, request
+from flask import abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -47,11 +49,26 @@ def _problem(body, known_outputs) -> str | None:
     return None
 
 
+def _refuse_a_long_streamed_body() -> None:
+    """413 for a chunked body (no Content-Length) that reaches MAX_CONTENT_LENGTH. A server that
+    streams the body to the app (gunicorn) leaves the limit to Werkzeug, which stops reading at
+    it without saying so: the app would see the first 256 kB as if they were the whole body.
+    (A body with a Content-Length over the limit is refused by Flask before it is read; waitress
+    reads a chunked body itself and passes its length on.)"""
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None:
+        return
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        if len(request.get_data(cache=True)) >= limit:
+            abort(413)
+
+
 def install_request_guard(app) -> None:
     server = app.server
 
     @server.before_request
     def check_callback_request():
+        _refuse_a_long_streamed_body()
         if request.method != "POST" or not request.path.endswith(DISPATCH_SUFFIX):
             return None
         body = request.get_json(silent=True)

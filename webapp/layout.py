@@ -277,7 +277,9 @@ def build_layout() -> html.Div:
                 children=[
                     html.Div(id="scenario-text", className="scenario-text"),
                     html.H2("Leaderboard"),
-                    html.Div(id="leaderboard", className="leaderboard"),
+                    html.Div(id="leaderboard", className="leaderboard", children=html.P(
+                        "Preparing the first race… The first start after installing compiles the engine "
+                        "(a few seconds); after that it is instant.", className="hint")),
                     # why identical paths are identical (σ = 0); assets/player.js fills it
                     html.P(id="race-note", className="race-note", role="note"),
                     dcc.Graph(id="loss-chart", className="loss-chart", responsive=True,
