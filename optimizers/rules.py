@@ -196,6 +196,14 @@ def _second_moment(v, g, beta2):
     return fma((1 - beta2) * g, g, v * beta2)
 
 
+@compiled()
+def _adam_corrections(lr, beta1, beta2, t):
+    """torch's Adam step size η/(1−β1ᵗ) and √(1−β2ᵗ), computed as torch computes them (the step
+    count as a float, the root through pow)."""
+    step = float(t)
+    return lr / (1 - beta1**step), power(1 - beta2**step, 0.5)
+
+
 @compiled("UPDATE")
 def amsgrad(theta, g, m, v, v_max, lr, beta1, beta2, eps, h4, t):
     """m ← β1·m + (1−β1)·g ;  v ← β2·v + (1−β2)·g² ;  v_max ← max(v_max, v) ;
@@ -206,11 +214,7 @@ def amsgrad(theta, g, m, v, v_max, lr, beta1, beta2, eps, h4, t):
     into v_max as torch.maximum propagates it."""
     m = _lerp(m, g, 1 - beta1)
     v = _second_moment(v, g, beta2)
-    step = float(t)
-    bias_correction1 = 1 - beta1**step
-    bias_correction2 = 1 - beta2**step
-    step_size = lr / bias_correction1
-    bias_correction2_sqrt = power(bias_correction2, 0.5)
+    step_size, bias_correction2_sqrt = _adam_corrections(lr, beta1, beta2, t)
     if v > v_max or math.isnan(v):
         v_max = v
     denom = math.sqrt(v_max) / bias_correction2_sqrt + eps
@@ -228,11 +232,7 @@ def adamw(theta, g, m, v, c, lr, beta1, beta2, eps, weight_decay, t):
     decayed = theta * (1 - lr * weight_decay)
     m = _lerp(m, g, 1 - beta1)
     v = _second_moment(v, g, beta2)
-    step = float(t)
-    bias_correction1 = 1 - beta1**step
-    bias_correction2 = 1 - beta2**step
-    step_size = lr / bias_correction1
-    bias_correction2_sqrt = power(bias_correction2, 0.5)
+    step_size, bias_correction2_sqrt = _adam_corrections(lr, beta1, beta2, t)
     denom = math.sqrt(v) / bias_correction2_sqrt + eps
     return theta - (decayed - step_size * m / denom), m, v, c
 

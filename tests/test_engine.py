@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from optimizers import OPTIMIZERS, rollout, rollout_many, sweep
+from optimizers import ALL_OPTIMIZERS, OPTIMIZERS, rollout, rollout_many, sweep
 from optimizers import stochastic
 from optimizers.compiled import plain
 from surfaces import get_surface
@@ -18,11 +18,11 @@ def reference_path(surface, oid, hp, start, steps, noise, batch_size, seed):
     """One optimizer stepped by its rule's plain Python functions (not the compiled loop), with
     SymPy's NumPy gradient and its batch noise taken sample by sample from the seeded tilts and
     shuffles (not from the engine's precomputed table)."""
-    rule = OPTIMIZERS[oid].rule
-    update, query = plain(rule.update), plain(rule.query)
-    h = ([hp[k] for k in OPTIMIZERS[oid].defaults] + [0.0] * 5)[:5]
+    spec = ALL_OPTIMIZERS[oid]
+    update, query = plain(spec.rule.update), plain(spec.rule.query)
+    h = ([hp[k] for k in spec.defaults] + [0.0] * 5)[:5]
     tilts = stochastic.sample_tilts(seed, noise)
-    size = {"full": None, "sample": 1, "batch": batch_size}[OPTIMIZERS[oid].gradient]
+    size = {"full": None, "sample": 1, "batch": batch_size}[spec.gradient]
     orders = stochastic.epoch_orders(seed, steps + 1)
     theta = np.array(start, dtype=float)
     state = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]  # (a, b, c) per coordinate

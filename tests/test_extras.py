@@ -11,9 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS, rollout, stochastic, sweep
-from optimizers.compiled import plain
+from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS, rollout, sweep
 from optimizers.live import live_numbers
+from tests.test_engine import reference_path
 from surfaces import get_surface
 
 sqrt = math.sqrt
@@ -120,31 +120,6 @@ def test_first_steps_match_hand_values(case):
 
 
 # -- the engine equals each rule stepped in plain Python ------------------------------------------
-def reference_path(surface, oid, hp, steps, noise, batch_size, seed):
-    """`oid` stepped by its rule's plain Python function (not the compiled loop), with SymPy's
-    NumPy gradient and batch noise drawn sample by sample from the seeded tilts and shuffles."""
-    spec = ALL_OPTIMIZERS[oid]
-    update, query = plain(spec.rule.update), plain(spec.rule.query)
-    h = ([hp[k] for k in spec.defaults] + [0.0] * 5)[:5]
-    tilts = stochastic.sample_tilts(seed, noise)
-    orders = stochastic.epoch_orders(seed, steps + 1)
-    theta = np.array(surface.start, dtype=float)
-    state = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
-    path = [theta.copy()]
-    for t in range(steps):
-        q = [query(theta[c], *state[c], *h) for c in range(2)]
-        g = np.array([float(v) for v in surface.grad(q[0], q[1])])
-        if noise > 0:
-            g = g + tilts[stochastic.batch_indices(t, batch_size, orders)].mean(axis=0)
-        step = []
-        for c in range(2):
-            delta, *state[c] = update(theta[c], g[c], *state[c], *h, t + 1)
-            step.append(delta)
-        theta = theta - np.array(step)
-        path.append(theta.copy())
-    return np.array(path)
-
-
 @pytest.mark.parametrize("sid", ["rosenbrock", "himmelblau"])
 @pytest.mark.parametrize("noise", [0.0, 0.7])
 def test_engine_equals_the_pure_rules(sid, noise):
@@ -159,7 +134,7 @@ def test_engine_equals_the_pure_rules(sid, noise):
     r = rollout(s, steps=60, settings=settings, optimizers=EXTRA_IDS, noise=noise, batch_size=12, seed=3)
     assert r.names == EXTRA_IDS and (r.diverged_at == -1).all()
     for i, oid in enumerate(r.names):
-        ref = reference_path(s, oid, r.settings[oid], 60, noise, 12, 3)
+        ref = reference_path(s, oid, r.settings[oid], s.start, 60, noise, 12, 3)
         np.testing.assert_allclose(r.paths[i], ref, rtol=1e-10, atol=1e-12, err_msg=oid)
 
 
