@@ -7,7 +7,7 @@ PORT   ?= 8050
 WORKERS ?= auto
 THREADS ?= 16
 
-.PHONY: run test bench clean serve load
+.PHONY: run test test-fast bench clean serve load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# Everything but the real-browser and real-server tests (about 1.5 minutes instead of 5.5).
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_wsgi_server.py --ignore=tests/test_fuzz_callbacks.py
 
 # A class (Linux, macOS): gunicorn with gunicorn.conf.py, WORKERS processes (default one per core)
 # × THREADS threads; HOST=0.0.0.0 lets the students' laptops in. Windows: python wsgi.py (waitress).

@@ -36,15 +36,18 @@ class Slider:
         }[self.scale](position)
         return int(round(value)) if self.integer else float(f"{value:.6g}")
 
-    def position(self, value: float) -> float:
-        """The position that shows `value` (inverse of `value`), clamped to the slider."""
-        p = {
+    def unclamped_position(self, value: float) -> float:
+        """Where `value` sits on the slider's scale, which may be beyond its ends."""
+        return {
             "linear": lambda v: v,
             "log10": math.log10,
             "log2": math.log2,
             "one_minus_log10": lambda v: -math.log10(1.0 - v),
         }[self.scale](value)
-        return min(max(p, self.low), self.high)
+
+    def position(self, value: float) -> float:
+        """The position that shows `value` (inverse of `value`), clamped to the slider."""
+        return min(max(self.unclamped_position(value), self.low), self.high)
 
 
 def _log_marks(lo: int, hi: int, every: int = 1) -> dict:

@@ -126,6 +126,9 @@ def decode(search: str | None, default_surface: str, problems: list[str],
                 problems.append(f"the link's {slider.label.lower()} {params[sid][:20]!r} is not usable")
                 continue
             values[sid] = slider.value(slider.position(v))  # clamped to what the slider can show
+            if values[sid] != v and not slider.low <= slider.unclamped_position(v) <= slider.high:
+                problems.append(f"the link's {slider.label.lower()} {params[sid][:20]!r} is out of range; "
+                                f"using {values[sid]:g}")
     overrides: dict[str, dict[str, float]] = {}
     for item in filter(None, params.get("set", "").split(",")[:60]):
         name, _, text = item.partition(":")
@@ -145,5 +148,8 @@ def decode(search: str | None, default_surface: str, problems: list[str],
         view = "grid"
     seed_value = _float(params.get("seed", "0"))
     seed = int(seed_value) if seed_value is not None and 0 <= seed_value < 2**31 else 0
+    if "seed" in params and seed != seed_value:
+        problems.append(f"the link's noise seed {params['seed'][:20]!r} is not a whole number from 0 to 2³¹ − 1; "
+                        "using 0")
     scenario = params.get("scenario")
     return RaceState(surface, start, values, overrides, hidden, view, scenario, seed, formula)
