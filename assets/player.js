@@ -257,7 +257,8 @@
   function update3d(gd, force) {
     const R = S.race;
     const now = performance.now();
-    if (!gd.data || gd.data.length < 1 + 2 * R.n) return;
+    // the figure's traces are this race's (an extra ticked or unticked: its race is on the way)
+    if (!gd.data || gd.data.length !== 1 + 2 * R.n) return;
     // A restyle fires plotly_afterplot, which renders again: skip when nothing has changed.
     const signature = [S.step, Array.from(S.visible).join(), gd.data[0] === S.drawn3d.surfaceTrace];
     const same = S.drawn3d.race === R && signature[0] === S.drawn3d.step &&

@@ -87,6 +87,34 @@
   }
   watchExplorer();
 
+  // ---- the opt-in extras (AMSGrad, AdamW, NAdam, RAdam): raced, and shown, while ticked
+  function chosenExtras(extras, meta) {
+    const all = (meta && meta.extras && meta.extras.ids) || [];
+    return Array.isArray(extras) ? all.filter((id) => extras.indexOf(id) >= 0) : [];
+  }
+  // The app's meta with the raced optimizers only: the nine, then the ticked extras in order
+  // (the race's own order, which the 3-D view's traces follow).
+  function raceMeta(meta, extras) {
+    const chosen = chosenExtras(extras, meta);
+    if (!chosen.length) return meta;
+    const e = meta.extras;
+    const picked = chosen.map((id) => e.ids.indexOf(id));
+    return Object.assign({}, meta, {
+      ids: meta.ids.concat(chosen),
+      names: meta.names.concat(picked.map((k) => e.names[k])),
+      colors: meta.colors.concat(picked.map((k) => e.colors[k])),
+    });
+  }
+  // The shown optimizers: the "visible" checklist (the nine) and every raced extra. Not a list:
+  // as before (the player shows all).
+  function shownIds(visible, extraIds) {
+    return Array.isArray(visible) ? visible.concat(extraIds.filter((id) => visible.indexOf(id) < 0)) : visible;
+  }
+  function racedExtras(race, meta) {
+    const all = (meta && meta.extras && meta.extras.ids) || [];
+    return race && Array.isArray(race.ids) ? race.ids.filter((id) => all.indexOf(id) >= 0) : [];
+  }
+
   function cell(v) {
     return "<td>" + (v === null || v === undefined ? "—" : P.fmt(v)) + "</td>";
   }
@@ -179,7 +207,7 @@
           return (s.symbol ? s.symbol + " = " : "") + sliderText(s.scale, args[j]);
         });
       },
-      mapFigure: function (surface, view, visible, meta) {
+      mapFigure: function (surface, view, visible, extras, meta) {
         if (!surface || !meta) return window.dash_clientside.no_update;
         // only the grid's panels depend on the shown optimizers: no redraw of the others for that
         const context = window.dash_clientside.callback_context;
@@ -187,15 +215,15 @@
         if (view !== "grid" && triggers.length && triggers.every((t) => t === "visible.value")) {
           return window.dash_clientside.no_update;
         }
-        return P.mapFigure(surface, view, meta, visible);
+        return P.mapFigure(surface, view, raceMeta(meta, extras), shownIds(visible, chosenExtras(extras, meta)));
       },
-      lossFigure: function (race, visible) {
+      lossFigure: function (race, visible, meta) {
         if (!race) return window.dash_clientside.no_update;
-        return P.lossFigure(P.decoded(race), visible);
+        return P.lossFigure(P.decoded(race), shownIds(visible, racedExtras(race, meta)));
       },
-      show: function (race, surface, view, visible) {
+      show: function (race, surface, view, visible, meta) {
         if (!race || !surface) return window.dash_clientside.no_update;
-        if (P.load(race, surface, view, visible)) {
+        if (P.load(race, surface, view, shownIds(visible, racedExtras(race, meta)))) {
           live.sent = null;
           requestLive();
         }
@@ -230,9 +258,9 @@
         explorer.requests = (explorer.requests || 0) + 1;
         return explorer.requests;
       },
-      explorerLine: function (position, overrideValues, overrideIds, meta) {
+      explorerLine: function (position, overrideValues, overrideIds, meta, extras) {
         if (typeof position === "number") explorer.lrPosition = position;
-        const own = ownLearningRates(overrideValues, overrideIds, meta);
+        const own = ownLearningRates(overrideValues, overrideIds, meta, extras);
         explorer.lrLabel = own.all
           ? "race: each optimizer at its own η"
           : "race: η = " + P.fmt(Math.pow(10, explorer.lrPosition)) +
@@ -254,8 +282,8 @@
         if (!clicks || !Array.isArray(ids)) return [no, no, no];
         return [ids.map(() => null), null, "One shared η again: every per-optimizer learning rate was cleared."];
       },
-      lrNotice: function (values, ids, meta) {
-        const own = ownLearningRates(values, ids, meta);
+      lrNotice: function (values, extras, ids, meta) {
+        const own = ownLearningRates(values, ids, meta, extras);
         if (!own.names.length) return [{ display: "none" }, "", "control"];
         const text = own.all
           ? "The η slider sets no optimizer now: each races at its own η (" + own.listed + "). Moving η, or " +
@@ -284,6 +312,13 @@
         hook(50);
         return figure ? performance.now() : null;
       },
+      extrasShown: function (extras, meta) {
+        // an extra's override row and equation card, only while it is raced
+        const chosen = chosenExtras(extras, meta);
+        const all = (meta && meta.extras && meta.extras.ids) || [];
+        return all.map((id) => (chosen.indexOf(id) >= 0 ? "override-row" : "override-row extra-off"))
+          .concat(all.map((id) => (chosen.indexOf(id) >= 0 ? "equation-card" : "equation-card extra-off")));
+      },
       showLive: function (data) {
         renderLive(data);
         return data ? data.update : null;
@@ -291,22 +326,26 @@
     },
   });
 
-  // The per-optimizer learning rates in force (the overrides' η inputs): who has one, and
-  // whether they cover every optimizer the shared η slider would set.
-  function ownLearningRates(values, ids, meta) {
+  // The per-optimizer learning rates in force (the overrides' η inputs of the raced optimizers):
+  // who has one, and whether they cover every optimizer the shared η slider would set.
+  function ownLearningRates(values, ids, meta, extras) {
     const names = [];
     const listed = [];
     const covered = new Set();
+    const chosen = chosenExtras(extras, meta);
+    const m = meta ? raceMeta(meta, extras) : meta;
     (Array.isArray(ids) ? ids : []).forEach((id, j) => {
       const v = Array.isArray(values) ? values[j] : null;
       if (!id || typeof v !== "number" || !(v > 0)) return;
-      const k = meta && meta.ids ? meta.ids.indexOf(id.opt) : -1;
-      const name = k >= 0 ? meta.names[k] : String(id.opt);
+      const k = m && m.ids ? m.ids.indexOf(id.opt) : -1;
+      const extra = meta && meta.extras && meta.extras.ids.indexOf(id.opt) >= 0;
+      if (extra && chosen.indexOf(id.opt) < 0) return; // an extra that is not raced
+      const name = k >= 0 ? m.names[k] : String(id.opt);
       names.push(name);
       listed.push(name + " " + P.fmt(v));
       covered.add(id.opt);
     });
-    const shared = (meta && meta.shared_lr) || [];
+    const shared = ((meta && meta.shared_lr) || []).concat(chosen);
     return { names: names, listed: listed.join(", "), all: shared.length > 0 && shared.every((o) => covered.has(o)) };
   }
 

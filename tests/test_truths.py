@@ -104,6 +104,7 @@ def _export_request(output, button, visible, surface="bowl", noise_position=1.0)
             [{"id": i, "property": "value", "value": 0.0015283067326587688 if i["opt"] == "sgd" and i["hp"] == "lr"
               else None} for i in ids],
             {"id": "btn-reseed", "property": "n_clicks", "value": 2},
+            {"id": "extras", "property": "value", "value": None},
             [{"id": i, "property": "id", "value": i} for i in ids],
         ],
         "changedPropIds": [f"{button}.n_clicks"],

@@ -81,7 +81,7 @@ def test_overrides_accept_good_values_and_report_bad_ones():
 def test_race_callback_survives_garbage():
     positions = [None, "x", float("nan"), 1e308, -1e308, True, [], {}, "5"]
     # the race's controls, then the link's own (lesson, shown optimizers, view)
-    payload, messages, search = on_race_inputs({"not": "a surface"}, ["x"], "nowhere", *positions, "junk", -3, None,
+    payload, messages, search = on_race_inputs({"not": "a surface"}, ["x"], "nowhere", *positions, "junk", -3, ["bogus", 7], None,
                                                42, "all", "sideways")
     assert payload["surface_id"] == "rosenbrock" and len(messages) > 0
     json.dumps(payload, allow_nan=False)
@@ -135,7 +135,7 @@ def client():
     return create_app().server.test_client()
 
 
-def _race_request(surface, start, positions, override_values, reseed):
+def _race_request(surface, start, positions, override_values, reseed, extras=None):
     ids = [{"type": "override", "opt": o, "hp": k} for o, spec in OPTIMIZERS.items() for k in spec.defaults]
     inputs = [{"id": "surface", "property": "value", "value": surface},
               {"id": "formula", "property": "value", "value": surface},
@@ -143,6 +143,7 @@ def _race_request(surface, start, positions, override_values, reseed):
     inputs += [{"id": f"slider-{sid}", "property": "value", "value": p} for sid, p in zip(SLIDERS, positions)]
     inputs.append([{"id": i, "property": "value", "value": v} for i, v in zip(ids, override_values)])
     inputs.append({"id": "btn-reseed", "property": "n_clicks", "value": reseed})
+    inputs.append({"id": "extras", "property": "value", "value": extras})
     return {
         "output": "..race-data.data...messages.children...link.data..",
         "outputs": [{"id": "race-data", "property": "data"}, {"id": "messages", "property": "children"},
@@ -165,7 +166,7 @@ def test_hostile_json_to_the_callback_endpoint_never_500s(client):
     assert body["race-data"]["data"]["surface_id"] == "bowl"
     hostile_values = [None, "DROP TABLE", 1e308, -1e308, True, [1, 2], {"a": {"b": []}}, -1, 10**30]
     for value in hostile_values:
-        payload = _race_request(value, value, [value] * len(SLIDERS), [value] * n_over, value)
+        payload = _race_request(value, value, [value] * len(SLIDERS), [value] * n_over, value, value)
         response = client.post("/_dash-update-component", json=payload)
         assert response.status_code in (200, 204), (value, response.status_code)
         text = response.get_data(as_text=True)

@@ -16,7 +16,7 @@ from functools import wraps
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
 
-from optimizers import OPTIMIZERS
+from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
 from optimizers.live import live_numbers
 
 from . import state as link
@@ -41,6 +41,7 @@ RACE_INPUTS = [
     *[Input(f"slider-{sid}", "value") for sid in SLIDERS],
     Input(OVERRIDE, "value"),
     Input("btn-reseed", "n_clicks"),
+    Input("extras", "value"),  # the opt-in extras raced besides the nine
     State(OVERRIDE, "id"),
 ]
 # The same, as State: for callbacks that read the race's controls without being set off by them.
@@ -53,8 +54,8 @@ def _messages(problems: list[str]):
 
 def _spec(problems, surface_id, formula, start, *rest):
     """race_spec from the RACE_INPUTS values (ValueError for a custom formula not allowed)."""
-    *positions, override_values, seed, override_ids = rest
-    return race_spec(surface_id, formula, start, positions, override_ids, override_values, seed, problems)
+    *positions, override_values, seed, extras, override_ids = rest
+    return race_spec(surface_id, formula, start, positions, override_ids, override_values, seed, problems, extras)
 
 
 def _unchanged() -> list:
@@ -112,7 +113,7 @@ def on_race_inputs(*values):
         spec = _spec(problems, *race_values)
     except ValueError:
         return no_update, no_update, no_update
-    *positions, override_values, _seed, override_ids = race_values[3:]
+    *positions, override_values, _seed, _extras, override_ids = race_values[3:]
     state = _state_of(spec, scenario, positions, override_ids, override_values, visible, view, validation.Problems())
     return race_payload(race_result(spec), spec.surface), _messages(problems), link.encode(state)
 
@@ -141,33 +142,35 @@ def _controls_from(state: link.RaceState) -> list:
     scenario = SCENARIOS.get(state.scenario)
     return [
         state.surface, state.formula or DEFAULT_FORMULA, state.scenario if scenario else None, start,
-        *[positions[sid] for sid in SLIDERS], overrides, visible, state.view, state.seed, None,
+        *[positions[sid] for sid in SLIDERS], overrides, visible, state.view, state.seed, list(state.extras), None,
         lesson_panel(scenario) if scenario else "",
     ]
 
 
 def _state_from_controls(surface_id, formula, scenario, start, positions, override_ids, override_values,
-                         visible, view, seed, problems) -> link.RaceState:
-    spec = race_spec(surface_id, formula, start, positions, override_ids, override_values, seed, problems)
+                         visible, view, seed, extras, problems) -> link.RaceState:
+    spec = race_spec(surface_id, formula, start, positions, override_ids, override_values, seed, problems, extras)
     return _state_of(spec, scenario, positions, override_ids, override_values, visible, view, problems)
 
 
 def _state_of(spec, scenario, positions, override_ids, override_values, visible, view, problems) -> link.RaceState:
-    """The link's state of the race `spec` with the controls that are not the race's."""
+    """The link's state of the race `spec` with the controls that are not the race's (the
+    overrides of extras that are not raced are left out: they do not change the race)."""
     values = {sid: validation.slider_value(sid, p, problems) for sid, p in zip(SLIDERS, positions)}
     overrides = validation.overrides(validation.override_entries(override_ids, override_values), problems)
+    overrides = {oid: hp for oid, hp in overrides.items() if oid in spec.ids}
     visible = visible if isinstance(visible, list) else list(OPTIMIZERS)
     hidden = tuple(o for o in OPTIMIZERS if o not in visible)
     return link.RaceState(
         spec.surface_id, spec.start, values, overrides, hidden,
-        view if view in link.VIEWS else "grid", _scenario_id(scenario), spec.seed, spec.formula,
+        view if view in link.VIEWS else "grid", _scenario_id(scenario), spec.seed, spec.formula, spec.extras,
     )
 
 
 @guarded
 def on_apply(search, scenario, surface_id, formula, start, *rest):
     """A link (on load or the back button), a lesson or a new surface sets the controls."""
-    *positions, override_values, visible, view, seed, override_ids = rest
+    *positions, override_values, visible, view, seed, extras, override_ids = rest
     problems = validation.Problems()
     trigger = ctx.triggered_id
     if trigger in (None, "url"):
@@ -185,7 +188,7 @@ def on_apply(search, scenario, surface_id, formula, start, *rest):
         return [*_controls_from(SCENARIOS[scenario].state), _messages(problems)]
     try:  # a new surface: its own start and learning rate, the other settings kept
         state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids,
-                                     override_values, visible, view, seed, problems)
+                                     override_values, visible, view, seed, extras, problems)
     except ValueError:  # a typed formula that is not allowed: on_surface says why
         return _unchanged()
     moved = state.with_surface(state.surface)
@@ -199,10 +202,10 @@ def on_apply(search, scenario, surface_id, formula, start, *rest):
 def on_link(scenario, visible, view, surface_id, formula, start, *rest):
     """A control that is not the race's changed (lesson, shown optimizers, view): the link
     (on_race_inputs makes it for the race's own controls; the browser pushes it)."""
-    *positions, override_values, seed, override_ids = rest
+    *positions, override_values, seed, extras, override_ids = rest
     try:
         state = _state_from_controls(surface_id, formula, scenario, start, positions, override_ids,
-                                     override_values, visible, view, seed, validation.Problems())
+                                     override_values, visible, view, seed, extras, validation.Problems())
     except ValueError:
         return no_update
     return link.encode(state)
@@ -237,7 +240,7 @@ def on_tune(n_clicks, best):
     values, tuned = [], {}
     for i in _wildcard_ids(0):
         oid = _text(i, "opt")
-        lr = validation.number(best.get(oid)) if oid in OPTIMIZERS else None
+        lr = validation.number(best.get(oid)) if oid in ALL_OPTIMIZERS else None
         lr = lr if lr is not None and lr > 0 else None
         values.append(lr)
         if lr is not None:
@@ -245,8 +248,8 @@ def on_tune(n_clicks, best):
     if not tuned:
         return ([no_update] * len(values),
                 "No optimizer has a learning rate that arrives and stays here: nothing to tune.", None)
-    named = ", ".join(f"{OPTIMIZERS[o].name} {v:.2g}" for o, v in tuned.items())
-    untuned = [OPTIMIZERS[o].name for o in best if o in OPTIMIZERS and o not in tuned]
+    named = ", ".join(f"{ALL_OPTIMIZERS[o].name} {v:.2g}" for o, v in tuned.items())
+    untuned = [ALL_OPTIMIZERS[o].name for o in best if o in ALL_OPTIMIZERS and o not in tuned]
     note = f" No good η for {', '.join(untuned)}: they keep the shared η." if untuned else ""
     return values, f"Tuned: each optimizer races at its own η*: {named}.{note}", tuned
 
@@ -287,17 +290,18 @@ def _shown(visible) -> list[str]:
 @guarded
 def on_export(_csv, _json, _html, view, visible, *values):
     """The race as a file: CSV, JSON or a self-contained HTML replay, of the shown optimizers
-    (RolloutResult.only: the same race, the hidden rows left out)."""
+    (RolloutResult.only: the same race, the hidden rows left out), the raced extras included."""
     if ctx.triggered_id not in EXPORTS or not ctx.triggered[0].get("value"):
         return _unchanged()
     problems = validation.Problems()
     shown = _shown(visible)
-    if not shown:
-        return no_update, _messages([NOTHING_SHOWN])
     try:
         spec = _spec(problems, *values)
     except ValueError as err:
-        return no_update, _messages([str(err)])
+        return no_update, _messages([str(err) if shown else NOTHING_SHOWN])
+    shown += list(spec.extras)
+    if not shown:
+        return no_update, _messages([NOTHING_SHOWN])
     build, extension, mime = EXPORTS[ctx.triggered_id]
     result = race_result(spec).only(shown)
     content = (build(result, spec.surface, view if view in ("grid", "overlay") else "grid")
@@ -330,7 +334,7 @@ def register_callbacks(app) -> None:
     controls = [
         ("surface", "value"), ("formula", "value"), ("scenario", "value"), ("start-point", "data"),
         *[(f"slider-{sid}", "value") for sid in SLIDERS], (OVERRIDE, "value"), ("visible", "value"),
-        ("view", "value"), ("btn-reseed", "n_clicks"),
+        ("view", "value"), ("btn-reseed", "n_clicks"), ("extras", "value"),
     ]
     app.callback(
         *[Output(c, p) for c, p in controls],
@@ -367,7 +371,7 @@ def register_callbacks(app) -> None:
         Output("explorer-notes", "children"),
         Input("explorer-request", "data"),
         *RACE_STATES,
-        running=[(Output("explorer-status", "children"), "Sweeping 64 learning rates × 9 optimizers…", "")],
+        running=[(Output("explorer-status", "children"), "Sweeping 64 learning rates for every raced optimizer…", "")],
         prevent_initial_call=True,
     )(on_explorer_request)
 
@@ -408,7 +412,15 @@ def register_callbacks(app) -> None:
         Output("lr-notice-text", "children"),
         Output("control-lr", "className"),
         Input(OVERRIDE_LR, "value"),
+        Input("extras", "value"),
         State(OVERRIDE_LR, "id"),
+        State("app-meta", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("race", "extrasShown"),
+        *[Output(f"override-row-{oid}", "className") for oid in EXTRAS],
+        *[Output(f"card-{oid}", "className") for oid in EXTRAS],
+        Input("extras", "value"),
         State("app-meta", "data"),
     )
 
@@ -442,6 +454,7 @@ def register_callbacks(app) -> None:
         Input("surface-data", "data"),
         Input("view", "value"),
         Input("visible", "value"),  # the grid has a panel per shown optimizer
+        Input("extras", "value"),  # and per raced extra; the 3-D view a path per raced optimizer
         State("app-meta", "data"),
     )
     app.clientside_callback(
@@ -449,6 +462,7 @@ def register_callbacks(app) -> None:
         Output("loss-chart", "figure"),
         Input("race-data", "data"),
         Input("visible", "value"),  # the axes fit the shown curves
+        State("app-meta", "data"),  # the race's extras are shown too
     )
     app.clientside_callback(
         ClientsideFunction("race", "show"),
@@ -457,6 +471,7 @@ def register_callbacks(app) -> None:
         Input("surface-data", "data"),
         Input("view", "value"),
         Input("visible", "value"),
+        State("app-meta", "data"),
     )
     app.clientside_callback(
         ClientsideFunction("race", "explorerClick"),
@@ -479,6 +494,7 @@ def register_callbacks(app) -> None:
         Input(OVERRIDE_LR, "value"),
         State(OVERRIDE_LR, "id"),
         State("app-meta", "data"),
+        State("extras", "value"),
     )
     app.clientside_callback(
         ClientsideFunction("race", "explorerShown"),

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizers import OPTIMIZERS, SweepResult
+from optimizers import ALL_OPTIMIZERS, SweepResult
 from surfaces import Surface
 
 from .theme import OPTIMIZER_COLORS
@@ -201,7 +201,7 @@ def explorer_figure(sw: SweepResult, surface: Surface) -> dict:
     top = math.log10(finite.max()) + 0.6 if finite.size else 1.0
     bottom = max(math.log10(finite.min()) - 0.4, -16.5) if finite.size else -16.5
     lrs = sw.values.tolist()
-    names = [OPTIMIZERS[o].name for o in sw.names]
+    names = [ALL_OPTIMIZERS[o].name for o in sw.names]
     traces = []
     for i, oid in enumerate(sw.names):
         ok = sw.diverged_at[i] < 0

@@ -53,7 +53,7 @@ import numpy as np
 import sympy as sp
 
 import webapp as _package
-from optimizers import HYPERPARAMETERS, MAX_STEPS, OPTIMIZERS, RolloutResult, rollout
+from optimizers import ALL_OPTIMIZERS, HYPERPARAMETERS, MAX_STEPS, OPTIMIZERS, RolloutResult, rollout
 from surfaces import SURFACES, Surface, get_surface, surface_from_formula
 
 from .payload import race_payload, surface_payload
@@ -68,7 +68,9 @@ CSV_COLUMNS = ("optimizer_id", "optimizer_name", "step", "x", "y", "loss", *HP_K
                "diverged_at", "arrived_at", "settled_at")
 VIEWS = ("grid", "overlay")
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-HP_SYMBOLS = {"lr": "η", "gamma": "γ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂", "eps": "ε"}
+EXTRA_HP_KEYS = ("weight_decay", "momentum_decay")  # columns only when a raced extra has them (AdamW, NAdam)
+HP_SYMBOLS = {"lr": "η", "gamma": "γ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂", "eps": "ε",
+              "weight_decay": "λ", "momentum_decay": "ψ"}
 SPEEDS = (25, 50, 100, 200, 400, 1000)  # steps per second, as the app's speed menu
 DEFAULT_SPEED = 100
 
@@ -98,6 +100,11 @@ def _check(result: RolloutResult, surface: Surface) -> None:
         "a race result holds a non-finite number"
 
 
+def hp_keys(result: RolloutResult) -> tuple[str, ...]:
+    """The hyperparameter columns of a race: HP_KEYS, then λ and ψ when a raced extra has them."""
+    return HP_KEYS + tuple(k for k in EXTRA_HP_KEYS if any(k in result.settings[oid] for oid in result.names))
+
+
 def _points(rows) -> list[list[float]]:
     return [[float(a), float(b)] for a, b in rows]
 
@@ -105,7 +112,8 @@ def _points(rows) -> list[list[float]]:
 # -- CSV -----------------------------------------------------------------------------------------
 def race_csv(result: RolloutResult, surface: Surface, exported_at: datetime | None = None) -> str:
     """The race as CSV: `#` comment lines (surface, formula, start, steps, noise, batch size,
-    seed, version, date), a header row (CSV_COLUMNS), then one row per optimizer per step with
+    seed, version, date), a header row (CSV_COLUMNS, with weight_decay and momentum_decay after
+    eps when a raced extra has them), then one row per optimizer per step with
     its position, loss, hyperparameters (empty where it has none) and divergence/arrival steps
     (-1: never). Floats are written at full precision (shortest round-trip repr)."""
     _check(result, surface)
@@ -127,12 +135,13 @@ def race_csv(result: RolloutResult, surface: Surface, exported_at: datetime | No
     for line in comments:
         out.write("# " + line.replace("\n", " ") + "\n")
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    keys = hp_keys(result)
+    writer.writerow(CSV_COLUMNS[:6 + len(HP_KEYS)] + keys[len(HP_KEYS):] + CSV_COLUMNS[6 + len(HP_KEYS):])
     paths, losses = result.paths.tolist(), result.losses.tolist()  # Python floats: repr is exact
     for i, oid in enumerate(result.names):
         hp = result.settings[oid]
-        fixed = [repr(float(hp[k])) if k in hp else "" for k in HP_KEYS]
-        name = OPTIMIZERS[oid].name
+        fixed = [repr(float(hp[k])) if k in hp else "" for k in keys]
+        name = ALL_OPTIMIZERS[oid].name
         diverged, arrived, settled = int(result.diverged_at[i]), int(result.arrived_at[i]), int(result.settled_at[i])
         for k, ((px, py), loss) in enumerate(zip(paths[i], losses[i])):
             writer.writerow((oid, name, k, repr(px), repr(py), repr(loss), *fixed, diverged, arrived, settled))
@@ -172,7 +181,7 @@ def race_record(result: RolloutResult, surface: Surface, exported_at: datetime |
         "optimizers": [
             {
                 "id": oid,
-                "name": OPTIMIZERS[oid].name,
+                "name": ALL_OPTIMIZERS[oid].name,
                 "color": OPTIMIZER_COLORS[oid],
                 "diverged_at": int(result.diverged_at[i]),
                 "arrived_at": int(result.arrived_at[i]),
@@ -284,12 +293,12 @@ def settings_summary(result: RolloutResult) -> str:
     """One line: each hyperparameter's most common value with the exceptions, then the race's
     steps, noise, batch size, seed and start."""
     parts = []
-    for key in HP_KEYS:
+    for key in hp_keys(result):
         values = {oid: result.settings[oid][key] for oid in result.names if key in result.settings[oid]}
         if not values:
             continue
         common = Counter(values.values()).most_common(1)[0][0]
-        others = [f"{OPTIMIZERS[oid].name} {_number(v)}" for oid, v in values.items() if v != common]
+        others = [f"{ALL_OPTIMIZERS[oid].name} {_number(v)}" for oid, v in values.items() if v != common]
         parts.append(f"{HP_SYMBOLS[key]} = {_number(common)}" + (f" ({', '.join(others)})" if others else ""))
     x0, y0 = result.start
     parts += [f"{result.steps} steps", f"σ = {_number(result.noise)}", f"B = {result.batch_size}",
@@ -298,7 +307,7 @@ def settings_summary(result: RolloutResult) -> str:
 
 
 def _settings_table(result: RolloutResult) -> str:
-    keys = [k for k in HP_KEYS if any(k in result.settings[oid] for oid in result.names)]
+    keys = [k for k in hp_keys(result) if any(k in result.settings[oid] for oid in result.names)]
     head = "".join(f"<th>{HP_SYMBOLS[k]}</th>" for k in keys)
     rows = []
     for oid in result.names:
@@ -306,7 +315,7 @@ def _settings_table(result: RolloutResult) -> str:
         cells = "".join(f"<td>{_number(hp[k]) if k in hp else ''}</td>" for k in keys)
         rows.append(
             f'<tr><td><span class="swatch" style="background:{OPTIMIZER_COLORS[oid]}"></span>'
-            f"{html.escape(OPTIMIZERS[oid].name)}</td>{cells}</tr>"
+            f"{html.escape(ALL_OPTIMIZERS[oid].name)}</td>{cells}</tr>"
         )
     return f"<table><thead><tr><th>Optimizer</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from optimizers import HYPERPARAMETERS, OPTIMIZERS
+from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
 from .controls import SLIDERS
@@ -51,7 +51,7 @@ def _swatch(oid: str) -> html.Span:
 
 
 def _override_row(oid: str) -> html.Div:
-    spec = OPTIMIZERS[oid]
+    spec = ALL_OPTIMIZERS[oid]
     inputs = []
     for key, default in spec.defaults.items():
         hp = HYPERPARAMETERS[key]
@@ -69,7 +69,10 @@ def _override_row(oid: str) -> html.Div:
                 ],
             )
         )
-    return html.Div(className="override-row", children=[html.Div([_swatch(oid), spec.name], className="override-name"), *inputs])
+    name = html.Div([_swatch(oid), spec.name], className="override-name")
+    if oid in EXTRAS:  # shown only while the extra is raced (race.extrasShown)
+        return html.Div(id=f"override-row-{oid}", className="override-row extra-off", children=[name, *inputs])
+    return html.Div(className="override-row", children=[name, *inputs])
 
 
 def _controls() -> html.Aside:
@@ -107,7 +110,15 @@ def _controls() -> html.Aside:
                                  for o in OPTIMIZERS],
                         value=list(OPTIMIZERS), className="visible-list",
                     ),
-                    *[_override_row(o) for o in OPTIMIZERS],
+                    html.H3("Extras", className="extras-title"),
+                    html.P("Four refinements of Adam, off by default: tick one to add it to the race.",
+                           className="hint"),
+                    dcc.Checklist(
+                        id="extras",
+                        options=[{"label": html.Span([_swatch(o), EXTRAS[o].name]), "value": o} for o in EXTRAS],
+                        value=[], className="visible-list extras-list",
+                    ),
+                    *[_override_row(o) for o in ALL_OPTIMIZERS],
                 ],
             ),
         ],
@@ -146,12 +157,14 @@ def _tex_number(v: float) -> str:
 
 def _equations() -> html.Section:
     cards = []
-    for oid, spec in OPTIMIZERS.items():
+    for oid, spec in ALL_OPTIMIZERS.items():
         defaults = ", ".join(f"${HYPERPARAMETERS[k].symbol} = {_tex_number(v)}$" for k, v in spec.defaults.items())
         lines = r" \\ & ".join(line.strip() for line in spec.formula_tex.split(r"\\"))
         cards.append(
             html.Article(
-                className="equation-card",
+                # an extra's card is shown only while it is raced (race.extrasShown)
+                className="equation-card extra-off" if oid in EXTRAS else "equation-card",
+                **({"id": f"card-{oid}"} if oid in EXTRAS else {}),
                 style={"borderTopColor": OPTIMIZER_COLORS[oid]},
                 children=[
                     html.H3([_swatch(oid), spec.name]),
@@ -229,6 +242,9 @@ def build_layout() -> html.Div:
         "sliders": {sid: {"scale": s.scale, "symbol": s.symbol} for sid, s in SLIDERS.items()},
         # the optimizers whose η the shared slider sets (AdaDelta keeps its own)
         "shared_lr": [o for o in OPTIMIZERS if "lr" not in KEEPS_OWN.get(o, ())],
+        # the opt-in extras, raced when ticked (race.js adds them to the figures)
+        "extras": {"ids": list(EXTRAS), "names": [o.name for o in EXTRAS.values()],
+                   "colors": [OPTIMIZER_COLORS[o] for o in EXTRAS]},
     }
     return html.Div(
         className="app",

@@ -10,7 +10,7 @@ import base64
 
 import numpy as np
 
-from optimizers import OPTIMIZERS, RolloutResult
+from optimizers import ALL_OPTIMIZERS, RolloutResult
 from surfaces import Surface
 from surfaces.formula import stop_reason
 
@@ -97,7 +97,7 @@ def race_payload(result: RolloutResult, surface: Surface) -> dict:
         "steps": result.steps,
         "f_min": float(surface.f_min),
         "ids": list(result.names),
-        "names": [OPTIMIZERS[oid].name for oid in result.names],
+        "names": [ALL_OPTIMIZERS[oid].name for oid in result.names],
         "colors": [OPTIMIZER_COLORS[oid] for oid in result.names],
         "settings": result.settings,
         "noise": result.noise,

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from optimizers import OPTIMIZERS, RolloutResult, SweepResult, rollout, sweep
+from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS, RolloutResult, SweepResult, rollout, sweep
 from surfaces import SURFACES, Surface, surface_from_formula
 from surfaces.formula import normalise_formula
 
@@ -42,11 +42,13 @@ def surface_for(surface_id, formula, problems: validation.Problems) -> tuple[Sur
     return validation.surface_choice(surface_id, problems, DEFAULT_SURFACE), ""
 
 
-def race_settings(shared: dict[str, float], overrides: dict[str, dict[str, float]]) -> dict:
-    """Every optimizer's hyperparameters: a shared slider's value where the optimizer has that
-    hyperparameter (unless it keeps its own), then the optimizer's overrides on top."""
+def race_settings(shared: dict[str, float], overrides: dict[str, dict[str, float]], extras=()) -> dict:
+    """Every raced optimizer's hyperparameters (the nine, then the chosen `extras` in EXTRAS
+    order): a shared slider's value where the optimizer has that hyperparameter (unless it keeps
+    its own), then the optimizer's overrides on top."""
     settings = {}
-    for oid, spec in OPTIMIZERS.items():
+    for oid in [*OPTIMIZERS, *(e for e in EXTRAS if e in extras)]:
+        spec = ALL_OPTIMIZERS[oid]
         own = KEEPS_OWN.get(oid, set())
         hp = {k: shared[k] for k in spec.defaults if k in shared and k not in own}
         hp.update(overrides.get(oid, {}))
@@ -78,12 +80,22 @@ class RaceSpec:
     def settings_dict(self) -> dict:
         return {oid: dict(hp) for oid, hp in self.settings}
 
+    @property
+    def ids(self) -> list[str]:
+        """The raced optimizers in race order: the nine, then the chosen extras."""
+        raced = {oid for oid, _ in self.settings}
+        return [oid for oid in ALL_OPTIMIZERS if oid in raced]
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        return tuple(oid for oid in self.ids if oid in EXTRAS)
+
 
 def race_spec(surface_id, formula, start, positions, override_ids, override_values, seed,
-              problems: validation.Problems) -> RaceSpec:
+              problems: validation.Problems, extras=None) -> RaceSpec:
     """The race the controls describe. `positions` are the sliders' positions in SLIDERS order;
-    anything unusable is replaced (and said in `problems`); a custom formula that is not allowed
-    raises ValueError."""
+    `extras` the ticked opt-in optimizers (None: none); anything unusable is replaced or dropped
+    (and said in `problems`); a custom formula that is not allowed raises ValueError."""
     surface, formula = surface_for(surface_id, formula, problems)
     positions = list(positions) + [None] * (len(SLIDERS) - len(positions))
     values = {sid: validation.slider_value(sid, pos, problems) for sid, pos in zip(SLIDERS, positions)}
@@ -93,7 +105,7 @@ def race_spec(surface_id, formula, start, positions, override_ids, override_valu
         surface.id,
         formula,
         validation.start_point(start, surface, problems),
-        _freeze(race_settings(shared, overrides)),
+        _freeze(race_settings(shared, overrides, validation.extras_choice(extras, problems))),
         values["steps"],
         values["noise"],
         values["batch"],
@@ -104,7 +116,7 @@ def race_spec(surface_id, formula, start, positions, override_ids, override_valu
 def _arguments(spec: RaceSpec, record_states: bool) -> dict:
     """`rollout`'s keyword arguments for the race `spec` describes."""
     return dict(surface=spec.surface, start=spec.start, steps=spec.steps, settings=spec.settings_dict(),
-                noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states)
+                optimizers=spec.ids, noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states)
 
 
 @lru_cache(maxsize=32)
@@ -126,7 +138,8 @@ def race_with_states(spec: RaceSpec) -> RolloutResult:
 def _lr_sweep(spec: RaceSpec) -> SweepResult:
     return sweep(
         spec.surface, start=spec.start, steps=spec.steps, param="lr", values=SWEEP_LRS,
-        settings=spec.settings_dict(), noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed,
+        settings=spec.settings_dict(), optimizers=spec.ids, noise=spec.noise, batch_size=spec.batch_size,
+        seed=spec.seed,
     )
 
 

@@ -1,5 +1,5 @@
 """The whole race as a URL query: surface, start, every slider, overrides, hidden optimizers,
-view, scenario and noise seed (the animation step is kept by the browser, see race.js).
+the raced extras, view, scenario and noise seed (the animation step is kept by the browser, see race.js).
 
 A shared link reproduces the race exactly. The query is untrusted: unknown keys are ignored,
 bad values are reported and replaced, numbers are clamped to the controls' ranges.
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlencode
 
-from optimizers import HYPERPARAMETERS, OPTIMIZERS
+from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
 from .controls import SLIDERS
@@ -32,6 +32,7 @@ class RaceState:
     scenario: str | None = None
     seed: int = 0
     formula: str = ""  # the typed formula when surface is "custom"
+    extras: tuple[str, ...] = ()  # the opt-in extras raced besides the nine, in EXTRAS order
 
     def positions(self) -> dict[str, float]:
         """Every slider's position: the value's, clamped, or the default position (for the
@@ -80,6 +81,8 @@ def encode(state: RaceState) -> str:
         q.append(("set", ",".join(over)))
     if state.hidden:
         q.append(("hide", ",".join(state.hidden)))
+    if state.extras:
+        q.append(("extras", ",".join(state.extras)))
     if state.view != "grid":
         q.append(("view", state.view))
     if state.seed:
@@ -129,16 +132,22 @@ def decode(search: str | None, default_surface: str, problems: list[str],
             if values[sid] != v and not slider.low <= slider.unclamped_position(v) <= slider.high:
                 problems.append(f"the link's {slider.label.lower()} {params[sid][:20]!r} is out of range; "
                                 f"using {values[sid]:g}")
+    named = [e for e in params.get("extras", "").split(",")[:20] if e]
+    unknown = [e for e in named if e not in EXTRAS]
+    if unknown:
+        problems.append(f"the link names unknown extras {', '.join(repr(e[:20]) for e in unknown[:3])}; ignored")
+    extras = tuple(e for e in EXTRAS if e in named)
+    raced = {*OPTIMIZERS, *extras}
     overrides: dict[str, dict[str, float]] = {}
     for item in filter(None, params.get("set", "").split(",")[:60]):
         name, _, text = item.partition(":")
         oid, _, key = name.partition(".")
         v = _float(text)
-        if oid not in OPTIMIZERS or key not in OPTIMIZERS[oid].defaults or v is None:
+        if oid not in raced or key not in ALL_OPTIMIZERS[oid].defaults or v is None:
             problems.append(f"ignored the link's setting {item[:40]!r}")
             continue
         try:
-            overrides.setdefault(oid, {})[key] = HYPERPARAMETERS[key].check(v, OPTIMIZERS[oid].name)
+            overrides.setdefault(oid, {})[key] = HYPERPARAMETERS[key].check(v, ALL_OPTIMIZERS[oid].name)
         except ValueError as err:
             problems.append(str(err))
     hidden = tuple(o for o in OPTIMIZERS if o in params.get("hide", "").split(","))
@@ -152,4 +161,4 @@ def decode(search: str | None, default_surface: str, problems: list[str],
         problems.append(f"the link's noise seed {params['seed'][:20]!r} is not a whole number from 0 to 2³¹ − 1; "
                         "using 0")
     scenario = params.get("scenario")
-    return RaceState(surface, start, values, overrides, hidden, view, scenario, seed, formula)
+    return RaceState(surface, start, values, overrides, hidden, view, scenario, seed, formula, extras)

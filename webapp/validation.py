@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from optimizers import HYPERPARAMETERS, OPTIMIZERS
+from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS
 from surfaces import SURFACES, Surface
 
 from .controls import SLIDERS
@@ -85,16 +85,30 @@ def overrides(entries: Any, problems: Problems) -> dict[str, dict[str, float]]:
         oid, key, value = entry.get("opt"), entry.get("hp"), entry.get("value")
         if value is None or value == "":
             continue
-        known = isinstance(oid, str) and isinstance(key, str) and oid in OPTIMIZERS
-        if not known or key not in OPTIMIZERS[oid].defaults:
+        known = isinstance(oid, str) and isinstance(key, str) and oid in ALL_OPTIMIZERS
+        if not known or key not in ALL_OPTIMIZERS[oid].defaults:
             problems.append("ignored an override for an unknown optimizer or hyperparameter")
             continue
-        name = OPTIMIZERS[oid].name
+        name = ALL_OPTIMIZERS[oid].name
         try:
             result.setdefault(oid, {})[key] = HYPERPARAMETERS[key].check(value, name)
         except ValueError as err:
             problems.append(f"{err}; ignored")
     return result
+
+
+def extras_choice(value: Any, problems: Problems) -> tuple[str, ...]:
+    """The ticked opt-in extras (the "extras" checklist, untrusted JSON) in EXTRAS order: None or
+    an empty list is none; unknown ids and anything that is not a list are reported and dropped."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append("the extras were not a list of optimizers; racing none")
+        return ()
+    unknown = [v for v in value if not (isinstance(v, str) and v in EXTRAS)]
+    if unknown:
+        problems.append(f"ignored unknown extras {', '.join(repr(v)[:30] for v in unknown[:3])}")
+    return tuple(e for e in EXTRAS if e in value)
 
 
 def seed_value(value: Any, problems: Problems) -> int:
