@@ -69,28 +69,21 @@ def _names(ids) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def status_is(status: str, ids: tuple[str, ...], text: str) -> Claim:
-    return Claim(text, lambda s: all(s[o].status == status for o in ids), ids=ids)
+def _status_claim(status: str, one: str, several: str) -> Callable[..., Claim]:
+    """A maker of claims "<optimizers> <verb>: <why>" that hold when every optimizer named ends
+    with `status`; `one` and `several` are the verb for one optimizer and for several."""
+
+    def make(*ids: str, why: str) -> Claim:
+        verb = one if len(ids) == 1 else several
+        return Claim(f"{_names(ids)} {verb}: {why}", lambda s: all(s[o].status == status for o in ids), ids=ids)
+
+    return make
 
 
-def settles(*ids: str, why: str) -> Claim:
-    verb = "arrives and stays" if len(ids) == 1 else "arrive and stay"
-    return status_is(SETTLED, ids, f"{_names(ids)} {verb}: {why}")
-
-
-def leaves(*ids: str, why: str) -> Claim:
-    verb = "arrives, then leaves again" if len(ids) == 1 else "arrive, then leave again"
-    return status_is(LEFT, ids, f"{_names(ids)} {verb}: {why}")
-
-
-def never_arrives(*ids: str, why: str) -> Claim:
-    verb = "does not arrive" if len(ids) == 1 else "do not arrive"
-    return status_is(MOVING, ids, f"{_names(ids)} {verb}: {why}")
-
-
-def diverges(*ids: str, why: str) -> Claim:
-    verb = "diverges" if len(ids) == 1 else "diverge"
-    return status_is(DIVERGED, ids, f"{_names(ids)} {verb}: {why}")
+settles = _status_claim(SETTLED, "arrives and stays", "arrive and stay")
+leaves = _status_claim(LEFT, "arrives, then leaves again", "arrive, then leave again")
+never_arrives = _status_claim(MOVING, "does not arrive", "do not arrive")
+diverges = _status_claim(DIVERGED, "diverges", "diverge")
 
 
 def settles_before(first: str, then: str, text: str, ratio: float = 1.0) -> Claim:
