@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optimizers import OPTIMIZERS, rollout, sweep  # noqa: E402
+from optimizers.torch_reference import torch_optimizer  # noqa: E402
 from surfaces import get_surface  # noqa: E402
 
 SURFACE = "rosenbrock"
@@ -41,20 +42,7 @@ def torch_rollout(surface, steps: int, settings: dict):
     torch.set_default_dtype(torch.float64)
     hp = {oid: {**spec.defaults, **settings.get(oid, {})} for oid, spec in OPTIMIZERS.items()}
     params = [torch.tensor(surface.start, requires_grad=True) for _ in OPTIMIZERS]
-    makers = {
-        "gd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
-        "sgd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
-        "minibatch_sgd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
-        "momentum": lambda p, h: torch.optim.SGD([p], lr=h["lr"], momentum=h["gamma"]),
-        "nag": lambda p, h: torch.optim.SGD([p], lr=h["lr"], momentum=h["gamma"], nesterov=True),
-        "adagrad": lambda p, h: torch.optim.Adagrad([p], lr=h["lr"], eps=h["eps"]),
-        "adadelta": lambda p, h: torch.optim.Adadelta([p], lr=h["lr"], rho=h["rho"], eps=h["eps"]),
-        "rmsprop": lambda p, h: torch.optim.RMSprop([p], lr=h["lr"], alpha=h["rho"], eps=h["eps"]),
-        "adam": lambda p, h: torch.optim.Adam(
-            [p], lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"]
-        ),
-    }
-    opts = [makers[oid](p, hp[oid]) for oid, p in zip(OPTIMIZERS, params)]
+    opts = [torch_optimizer(oid, p, hp[oid]) for oid, p in zip(OPTIMIZERS, params)]
     out = np.empty((len(params), steps + 1, 2))
     with torch.no_grad():
         stacked = torch.stack(params)

@@ -5,28 +5,11 @@ import numpy as np
 import pytest
 
 from optimizers import ALL_OPTIMIZERS, rollout
+from optimizers.torch_reference import torch_optimizer
 from surfaces import SURFACES
 
 torch = pytest.importorskip("torch")
 
-MAKERS = {
-    "gd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
-    "sgd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
-    "minibatch_sgd": lambda p, h: torch.optim.SGD([p], lr=h["lr"]),
-    "momentum": lambda p, h: torch.optim.SGD([p], lr=h["lr"], momentum=h["gamma"]),
-    "nag": lambda p, h: torch.optim.SGD([p], lr=h["lr"], momentum=h["gamma"], nesterov=True),
-    "adagrad": lambda p, h: torch.optim.Adagrad([p], lr=h["lr"], eps=h["eps"]),
-    "adadelta": lambda p, h: torch.optim.Adadelta([p], lr=h["lr"], rho=h["rho"], eps=h["eps"]),
-    "rmsprop": lambda p, h: torch.optim.RMSprop([p], lr=h["lr"], alpha=h["rho"], eps=h["eps"]),
-    "adam": lambda p, h: torch.optim.Adam([p], lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"]),
-    "amsgrad": lambda p, h: torch.optim.Adam([p], lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
-                                             amsgrad=True),
-    "adamw": lambda p, h: torch.optim.AdamW([p], lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
-                                            weight_decay=h["weight_decay"]),
-    "nadam": lambda p, h: torch.optim.NAdam([p], lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
-                                            momentum_decay=h["momentum_decay"]),
-    "radam": lambda p, h: torch.optim.RAdam([p], lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"]),
-}
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +26,7 @@ def torch_path(surface, oid, hp, steps):
     """`oid` stepped by torch.optim, its gradient set from the surface's SymPy gradient. For
     Nesterov torch's parameter is the look-ahead point, θ − γv in SPEC §2's terms."""
     p = torch.tensor(surface.start, dtype=torch.float64, requires_grad=True)
-    opt = MAKERS[oid](p, hp)
+    opt = torch_optimizer(oid, p, hp)
     path = [p.detach().numpy().copy()]
     for _ in range(steps):
         gx, gy = surface.grad(*p.detach().numpy())
@@ -57,12 +40,12 @@ def torch_path(surface, oid, hp, steps):
 @pytest.mark.parametrize("sid", list(SURFACES))
 def test_every_optimizer_equals_torch_optim(sid, eps):
     surface = SURFACES[sid]
-    settings = {oid: {"lr": surface.lr if oid != "adadelta" else 1.0} for oid in MAKERS}
-    for oid in MAKERS:
+    settings = {oid: {"lr": surface.lr if oid != "adadelta" else 1.0} for oid in ALL_OPTIMIZERS}
+    for oid in ALL_OPTIMIZERS:
         if "eps" in ALL_OPTIMIZERS[oid].defaults:
             settings[oid]["eps"] = eps
-    r = rollout(surface, steps=60, settings=settings, optimizers=list(MAKERS), record_states=True)
-    assert r.names == list(MAKERS)
+    r = rollout(surface, steps=60, settings=settings, optimizers=list(ALL_OPTIMIZERS), record_states=True)
+    assert r.names == list(ALL_OPTIMIZERS)
     for i, oid in enumerate(r.names):
         ours = r.paths[i]
         if oid == "nag":  # torch keeps the look-ahead point: θ − γv
