@@ -71,3 +71,17 @@ SLIDERS: dict[str, Slider] = {
 }
 
 HYPERPARAMETER_SLIDERS = ("lr", "gamma", "rho", "beta1", "beta2", "eps")
+
+
+# The playback and the views, shared by the app's page and the exported replay (webapp/export).
+VIEWS = {"grid": "Side by side", "overlay": "Overlay", "3d": "3-D"}
+EXPORT_VIEWS = ("grid", "overlay")  # the offline replay has no 3-D view
+SPEEDS = (25, 50, 100, 200, 400, 1000)  # animation steps per second
+DEFAULT_SPEED = 100
+# (id, title) of each playback button; the icons are CSS masks on the ids (assets/style.css)
+PLAYBACK_BUTTONS = (
+    ("btn-restart", "Restart (Home)"),
+    ("btn-back", "Step back (←, Shift+← for 10)"),
+    ("btn-play", "Play / pause (Space)"),
+    ("btn-forward", "Step forward (→, Shift+→ for 10)"),
+)

@@ -9,13 +9,11 @@ from dash import dcc, html
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
-from .controls import SLIDERS
+from .controls import DEFAULT_SPEED, PLAYBACK_BUTTONS, SLIDERS, SPEEDS, VIEWS
 from .explorer import BAND_COLORS, BANDS
 from .race import CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, KEEPS_OWN
 from .scenarios import SCENARIOS
 from .theme import OPTIMIZER_COLORS
-SPEEDS = [(25, "25 steps/s"), (50, "50 steps/s"), (100, "100 steps/s"), (200, "200 steps/s"),
-          (400, "400 steps/s"), (1000, "1000 steps/s")]
 
 
 def _slider(slider_id: str) -> html.Div:
@@ -132,15 +130,12 @@ def _playback() -> html.Div:
     return html.Div(
         className="playback",
         children=[
-            button("btn-restart", "Restart (Home)"),
-            button("btn-back", "Step back (←, Shift+← for 10)"),
-            button("btn-play", "Play / pause (Space)"),
-            button("btn-forward", "Step forward (→, Shift+→ for 10)"),
+            *[button(id_, title) for id_, title in PLAYBACK_BUTTONS],
             html.Div(id="scrubber-host", className="scrubber-host"),
             html.Span(id="step-label", className="step-label", children="step 0"),
             html.Select(
                 id="speed", className="speed", title="Animation speed",
-                children=[html.Option(label, value=str(v), selected=(v == 100)) for v, label in SPEEDS],
+                children=[html.Option(f"{v} steps/s", value=str(v), selected=(v == DEFAULT_SPEED)) for v in SPEEDS],
             ),
         ],
     )
@@ -271,9 +266,7 @@ def build_layout() -> html.Div:
                     ]),
                     dcc.RadioItems(
                         id="view", className="view-toggle", inline=True, value="grid",
-                        options=[{"label": "Side by side", "value": "grid"},
-                                 {"label": "Overlay", "value": "overlay"},
-                                 {"label": "3-D", "value": "3d"}],
+                        options=[{"label": label, "value": v} for v, label in VIEWS.items()],
                     ),
                 ],
             ),

@@ -14,10 +14,9 @@ from urllib.parse import parse_qsl, urlencode
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
-from .controls import SLIDERS
+from .controls import SLIDERS, VIEWS
 from .race import CUSTOM, DEFAULT_FORMULA, surface_for
 
-VIEWS = ("grid", "overlay", "3d")
 MAX_QUERY = 4000
 
 
