@@ -194,7 +194,7 @@ def race_states(draw):
         keys = draw(st.lists(st.sampled_from(list(OPTIMIZERS[oid].defaults)), unique=True, min_size=1))
         overrides[oid] = {k: draw(_hp_values(k)) for k in keys}
     hidden = tuple(o for o in IDS if o in draw(st.sets(st.sampled_from(IDS))))
-    view = draw(st.sampled_from(link.VIEWS))
+    view = draw(st.sampled_from(list(link.VIEWS)))
     seed = draw(st.integers(0, 2**31 - 1))
     return link.RaceState(surface, start, values, overrides, hidden, view, None, seed)
 
