@@ -27,7 +27,7 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
 
-# Everything but the real-browser and real-server tests (about 1.5 minutes instead of 5.5).
+# Everything but the real-browser and real-server tests.
 test-fast: $(VENV)/.dev
 	$(BIN)/python -m pytest -m "not browser" --ignore=tests/test_wsgi_server.py --ignore=tests/test_fuzz_callbacks.py
 

@@ -25,7 +25,7 @@ def create_app() -> Dash:
     app = Dash(
         __name__,
         title="Optimizer Race",
-        compress=True,  # gzip: plotly.js and race payloads shrink 3-4× on a classroom network
+        compress=True,  # flask-compress: zstd, br or gzip, as the browser accepts (plotly.js, race payloads)
         update_title=None,
     )
     app.layout = build_layout()

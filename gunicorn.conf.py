@@ -50,19 +50,19 @@ threads = int(os.environ.get("THREADS", "16"))
 # lock it held at that moment (numba's compiler lock, say) would stay locked in the worker for
 # good. So each worker builds its own app, warm-up, caches (compiled surfaces, last races and
 # sweeps, typed formulas) and formula-evaluator processes; nothing is shared between workers.
-# Measured cost (README): a replaced worker answers after ~2.5 s instead of ~0.1 s, and two
-# workers take ~60 MB more memory than with preloading.
+# The cost (measured in README, "Caches, per worker"): more memory than with preloading, and a
+# replaced worker imports the app itself before it answers.
 preload_app = False
 
 
 # -- time limits ----------------------------------------------------------------------------------
 # The arbiter kills and replaces a worker whose main loop has not checked in for this long (a hung
 # worker). A gthread worker checks in at least once a second even while its threads compute, and
-# the slowest request (a typed formula) is bounded at ~2 s by the app; 30 s is gunicorn's default.
+# the slowest request (a typed formula) is bounded by the app's own time limits (surfaces/formula.py);
+# 30 s is gunicorn's default.
 timeout = 30
-# On SIGTERM (or a restart), workers finish the requests in flight for at most this long: races
-# take well under a second, so 10 s is plenty and Ctrl+C (SIGINT: quick shutdown) or a service
-# stop does not hang for gunicorn's default 30 s.
+# On SIGTERM (or a restart), workers finish the requests in flight for at most this long, so
+# Ctrl+C (SIGINT: quick shutdown) or a service stop does not hang for gunicorn's default 30 s.
 graceful_timeout = 10
 # Keep-alive: a browser reuses its connections (page, scripts, the callbacks of one change), and
 # a connection idle for 2 s is closed (gunicorn's default): a student who watches the race for

@@ -12,7 +12,7 @@ By default it starts the documented server on a free 127.0.0.1 port (what `make 
 `python -m gunicorn -c gunicorn.conf.py`, with `--bind` added) and stops it at the end. Each
 student is a thread with its own connections (up to six, keep-alive where the server allows it;
 the callbacks that are ready together go out in parallel, as in a browser) and its own copy of
-the page's state (benchmarks/dash_client.py builds every request from the app's own
+the page's state (devtools/dash_client.py builds every request from the app's own
 /_dash-layout and /_dash-dependencies, so every server-side callback a change triggers is
 posted, new ones included):
 
@@ -45,19 +45,16 @@ import os
 import random
 import re
 import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dash_client import CALLBACK_PATH, Callback, DashApp, HttpClient, Response, Session, require_loopback
+from devtools.dash_client import CALLBACK_PATH, Callback, DashApp, HttpClient, Response, Session, require_loopback
+from devtools.server import Server, free_port, gunicorn_command
 
-ROOT = Path(__file__).resolve().parents[1]
 HARD_MAX_STUDENTS = 200
 HARD_MAX_CHANGES = 1000
 HARD_MAX_REQUESTS = 100_000
@@ -70,116 +67,45 @@ ACTIONS = (("slider", 0.70), ("surface", 0.15), ("click", 0.15))
 # server
 
 
-def gunicorn_command(port: int, workers="auto", threads: int | None = None) -> list[str]:
-    """The documented server (`make serve`): gunicorn with the repo's gunicorn.conf.py, on
-    127.0.0.1:`port`; command-line options override the config's defaults."""
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"]
-    if str(workers) != "auto":
-        cmd += ["--workers", str(workers)]
-    if threads:
-        cmd += ["--threads", str(threads)]
-    return cmd
+def server_cpu_seconds(server: Server) -> float | None:
+    """User + system CPU seconds of the server's live processes (None off Linux)."""
+    if not os.path.isdir("/proc"):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in server.pids():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """The documented WSGI server (or `--server-cmd`), in its own process group on 127.0.0.1."""
-
-    def __init__(self, cmd: list[str], port: int, log_path: Path):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=(os.name == "posix"))
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        http = HttpClient(self.url, timeout=5)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                if http.get("/_dash-dependencies").status == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-            finally:
-                http.close()
-        raise TimeoutError(f"the server did not answer within {timeout:.0f} s")
-
-    def pids(self) -> list[int]:
-        """The server's processes (the parent and its descendants), Linux /proc only."""
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            try:
-                for task in os.listdir(f"/proc/{pid}/task"):
-                    with open(f"/proc/{pid}/task/{task}/children") as f:
-                        todo += [int(c) for c in f.read().split()]
-            except OSError:
-                pass
-        return found
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU seconds of the server's live processes (None off Linux)."""
-        if not os.path.isdir("/proc"):
-            return None
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in self.pids():
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
-            except (OSError, IndexError, ValueError):
-                pass
-        return total
-
-    def connections(self) -> dict[int, int] | None:
-        """Open (established) TCP connections on the server's port, per server process (Linux
-        /proc only; None elsewhere)."""
-        inodes = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                with open(table) as f:
-                    next(f)
-                    for line in f:
-                        fields = line.split()
-                        if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == self.port:
-                            inodes.add(fields[9])
-            except (OSError, StopIteration, IndexError, ValueError):
-                if table == "/proc/net/tcp":
-                    return None
-        counts = {}
-        for pid in self.pids():
-            try:
-                links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
-            except OSError:
-                continue
-            counts[pid] = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
-        return counts
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            if os.name == "posix":
-                os.killpg(self.proc.pid, signal.SIGTERM)  # the group this script started
-            else:
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                if os.name == "posix":
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                else:
-                    self.proc.kill()
-                self.proc.wait(timeout=15)
-        self.log.close()
+def server_connections(server: Server) -> dict[int, int] | None:
+    """Open (established) TCP connections on the server's port, per server process (Linux
+    /proc only; None elsewhere)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == server.port:
+                        inodes.add(fields[9])
+        except (OSError, StopIteration, IndexError, ValueError):
+            if table == "/proc/net/tcp":
+                return None
+    counts = {}
+    for pid in server.pids():
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        counts[pid] = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+    return counts
 
 
 class ConnectionWatch:
@@ -194,7 +120,7 @@ class ConnectionWatch:
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            counts = self.server.connections()
+            counts = server_connections(self.server)
             if counts is None:
                 return
             with self._lock:
@@ -734,7 +660,7 @@ def main(argv=None) -> int:
         budget = Budget(args.max_requests, args.max_seconds)
 
         def cpu():
-            return server.cpu_seconds() if server else None
+            return server_cpu_seconds(server) if server else None
 
         watch = ConnectionWatch(server) if server and os.path.isdir("/proc") else None
 

@@ -64,8 +64,8 @@ def run_table(runs) -> RunTable:
 
 
 # Not cached on disk: numba would key the cache on this file alone, and keep running old rules
-# after rules.py or the registry changed. Compiling it takes about a second per process
-# (webapp.race.warm_up does it at start-up); nogil: requests race in threads at once.
+# after rules.py or the registry changed. So it is compiled once per process (webapp.race.warm_up
+# does it at start-up); nogil: requests race in threads at once.
 @compiled(cache=False, nogil=True)
 def _loop(loss, grad_x, grad_y, kinds, hps, start, steps, noise, state, out, losses, trace_g, trace_s):
     """Run by run, step by step, each run's state in registers; every array is run-major (run

@@ -34,7 +34,7 @@ def wait_until(predicate, timeout: float, what: str = "condition", interval: flo
 def wsgi_server(name: str, workers: int, threads: int):
     """The classroom server as `make serve` runs it (gunicorn with the repo's gunicorn.conf.py) on
     a free loopback port, stopped afterwards; its log goes to $TMPDIR/optimizer-race-<name>-<port>.log."""
-    from benchmarks.load_test import Server, free_port, gunicorn_command
+    from devtools.server import Server, free_port, gunicorn_command
 
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"optimizer-race-{name}-{port}.log"

@@ -2,7 +2,7 @@
 
 A module-scoped fixture starts the documented server (gunicorn with the repo's gunicorn.conf.py,
 what `make serve` runs) in a subprocess on a free 127.0.0.1 port. The callbacks are found in the app's own
-`/_dash-dependencies` (benchmarks/dash_client.py builds the bodies), so callbacks added later
+`/_dash-dependencies` (devtools/dash_client.py builds the bodies), so callbacks added later
 are fuzzed too. Hypothesis posts:
 
 - random and hostile JSON in every input and state of every callback (None, booleans, NaN,
@@ -31,9 +31,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.dash_client import (CALLBACK_PATH, Callback, DashApp, Dependency, HttpClient, Response,
-                                    loads_strict, stringify_id)
-from benchmarks.load_test import Server
+from devtools.dash_client import (CALLBACK_PATH, Callback, DashApp, Dependency, HttpClient, Response,
+                                  loads_strict, require_loopback, stringify_id)
+from devtools.server import Server
 from tests.checks import wsgi_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,8 +81,6 @@ class _Running:
     """A server someone else started (OPTIMIZER_RACE_URL=http://127.0.0.1:PORT, loopback only)."""
 
     def __init__(self, url: str):
-        from benchmarks.dash_client import require_loopback
-
         self.url = url.rstrip("/")
         self.port = require_loopback(self.url)[1]
         self.proc = type("P", (), {"poll": staticmethod(lambda: None)})()

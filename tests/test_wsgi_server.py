@@ -19,8 +19,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks.dash_client import CALLBACK_PATH, DashApp, HttpClient, Session, loads_strict
-from benchmarks.load_test import Server, free_port, gunicorn_command
+from devtools.dash_client import CALLBACK_PATH, DashApp, HttpClient, Session, loads_strict
+from devtools.server import Server, free_port, gunicorn_command
 from tests.checks import wait_until, wsgi_server
 
 ROOT = Path(__file__).resolve().parents[1]
