@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from optimizers import rollout
 from surfaces import Surface, surface_from_formula
-from surfaces import formula as formula_module
-from surfaces.formula import normalise_formula, stop_reason
+from surfaces.formula import normalise_formula, stop_reason, warm_up
+from surfaces.formula.analysis import MAX_LR, MIN_LR
+from surfaces.formula.functions import FUNCTIONS
+from surfaces.formula.sandbox import POOL, WORKER_COUNT, WORKER_MEMORY
 
 from .hostile_formulas import CANARY, HOSTILE_FORMULAS
 from tests.checks import assert_gradient_matches_central_differences
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 
 @pytest.fixture(autouse=True, scope="module")
 def warm_workers():
-    formula_module.warm_up()
+    warm_up()
     surface_from_formula("x^2 + y^2")  # waits for a worker
 
 
@@ -101,7 +103,7 @@ def test_textbook_formula(text, minima, f_min):
     sx, sy = s.start
     assert x0 <= sx <= x1 and y0 <= sy <= y1
     assert np.isfinite(s.f(sx, sy)) and s.f(sx, sy) > s.f_min
-    assert formula_module.MIN_LR <= s.lr <= formula_module.MAX_LR
+    assert MIN_LR <= s.lr <= MAX_LR
 
 
 @pytest.mark.parametrize("text", [t for t, _, _ in TEXTBOOK])
@@ -323,7 +325,7 @@ def test_hostile_input_is_rejected_quickly_and_runs_nothing(text, message, tmp_p
 def test_the_worker_refuses_sympys_text_parser(tmp_path):
     canary = tmp_path / "canary"
     with pytest.raises(ValueError, match="could not be evaluated"):
-        formula_module._POOL.run(sympy.sympify, (f"__import__('pathlib').Path('{canary}').touch()",))
+        POOL.run(sympy.sympify, (f"__import__('pathlib').Path('{canary}').touch()",))
     assert not canary.exists()
 
 
@@ -331,7 +333,7 @@ def test_the_worker_refuses_sympys_text_parser(tmp_path):
 def test_a_job_that_runs_too_long_is_stopped_and_the_pool_recovers():
     started = time.perf_counter()
     with pytest.raises(ValueError, match="took too long"):
-        formula_module._POOL.run(time.sleep, (30,), timeout=0.5)
+        POOL.run(time.sleep, (30,), timeout=0.5)
     assert time.perf_counter() - started < 1.5
     s, elapsed = timed(surface_from_formula, "x^2 + 3*y^2")
     assert isinstance(s, Surface) and elapsed < TIME_LIMIT
@@ -339,7 +341,7 @@ def test_a_job_that_runs_too_long_is_stopped_and_the_pool_recovers():
 
 def test_a_worker_cannot_take_unbounded_memory():
     with pytest.raises(ValueError, match="too much memory"):
-        formula_module._POOL.run(np.ones, (formula_module.WORKER_MEMORY // 4,))  # 2 GiB of floats
+        POOL.run(np.ones, (WORKER_MEMORY // 4,))  # 2 GiB of floats
     assert isinstance(surface_from_formula("x^2 + 5*y^2"), Surface)
 
 
@@ -352,7 +354,7 @@ def test_threads_share_the_workers():
 
     def stuck():
         with contextlib.suppress(ValueError):
-            formula_module._POOL.run(time.sleep, (30,), timeout=0.5)
+            POOL.run(time.sleep, (30,), timeout=0.5)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in formulas]
     threads.append(threading.Thread(target=stuck))
@@ -368,9 +370,9 @@ def test_threads_share_the_workers():
 
 
 def test_typical_latency_with_warm_workers():
-    formula_module.warm_up()  # earlier tests killed workers; wait until the pool is full again
+    warm_up()  # earlier tests killed workers; wait until the pool is full again
     deadline = time.monotonic() + 30
-    while len(formula_module._POOL._idle) < formula_module.WORKER_COUNT and time.monotonic() < deadline:
+    while len(POOL._idle) < WORKER_COUNT and time.monotonic() < deadline:
         time.sleep(0.05)
     times = []
     for k in range(5):
@@ -419,7 +421,7 @@ _LEAVES = st.one_of(
     st.integers(0, 20).map(str),
     st.floats(0, 100).map(lambda v: f"{v:.3g}"),
 )
-_UNARY_FUNCTIONS = [name for name, f in formula_module.FUNCTIONS.items() if f.arity == 1]
+_UNARY_FUNCTIONS = [name for name, f in FUNCTIONS.items() if f.arity == 1]
 
 
 def _compound(children):
