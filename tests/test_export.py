@@ -14,12 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optimizers import OPTIMIZERS, rollout
+from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS, rollout
 from surfaces import SURFACES, get_surface, surface_from_formula
 from webapp import export
-from webapp.export import (
-    CSV_COLUMNS, FORMAT, HP_KEYS, race_csv, race_html, race_json, race_record, rollout_from_json,
+from webapp.controls import (
+    DEFAULT_SPEED, EXPORT_VIEWS, HYPERPARAMETER_SLIDERS, PLAYBACK_BUTTONS, SLIDERS, SPEEDS, VIEWS,
 )
+from webapp.export import (
+    CSV_COLUMNS, EXTRA_HP_KEYS, FORMAT, HP_KEYS, HP_SYMBOLS, race_csv, race_html, race_json, race_record,
+    rollout_from_json,
+)
+from webapp.export.formats import _inline_js, _inline_json, plain_symbol
 from webapp.payload import race_payload, surface_payload
 from webapp.race import race_settings
 from tests.checks import wait_until
@@ -198,9 +203,34 @@ def test_html_inlines_everything_and_escapes_script_ends():
 
 
 def test_inline_json_and_js_cannot_end_their_script():
-    text = export._inline_json({"a": "</script><!-- & >"})
+    text = _inline_json({"a": "</script><!-- & >"})
     assert "<" not in text and ">" not in text and json.loads(text) == {"a": "</script><!-- & >"}
-    assert "</script" not in export._inline_js('var s = "</SCRIPT>"; // </script>').lower()
+    assert "</script" not in _inline_js('var s = "</SCRIPT>"; // </script>').lower()
+
+
+def test_html_playback_and_views_are_the_apps():
+    r, s = noisy_race(steps=5)
+    page = race_html(r, s, view="grid", exported_at=WHEN)
+    buttons = re.findall(r'<button id="([\w-]+)" class="play-button" type="button" title="([^"]*)" aria-label="\2">', page)
+    assert buttons == list(PLAYBACK_BUTTONS)
+    options = re.findall(r'<option value="(\d+)"( selected)?>\1 steps/s</option>', page)
+    assert options == [(str(v), " selected" if v == DEFAULT_SPEED else "") for v in SPEEDS]
+    radios = re.findall(r'<input type="radio" name="view" value="(\w+)"( checked)?>([^<]*)</label>', page)
+    assert radios == [(v, " checked" if v == "grid" else "", VIEWS[v]) for v in EXPORT_VIEWS]
+    assert "3d" not in EXPORT_VIEWS  # the offline replay has no 3-D view, so the page offers none
+    with pytest.raises(ValueError, match="view"):
+        race_html(r, s, view="3d")
+
+
+def test_hyperparameter_columns_and_symbols_come_from_the_registry():
+    # the CSV's columns keep their order: the nine's hyperparameters, then the extras' own
+    assert HP_KEYS == ("lr", "gamma", "rho", "beta1", "beta2", "eps")
+    assert EXTRA_HP_KEYS == ("weight_decay", "momentum_decay")
+    assert set(HP_KEYS + EXTRA_HP_KEYS) == set(HYPERPARAMETERS)
+    assert HP_SYMBOLS == {"lr": "η", "gamma": "γ", "rho": "ρ", "beta1": "β₁", "beta2": "β₂", "eps": "ε",
+                          "weight_decay": "λ", "momentum_decay": "ψ"}
+    assert all(HP_SYMBOLS[k] == SLIDERS[k].symbol for k in HYPERPARAMETER_SLIDERS)  # as the sliders read
+    assert plain_symbol(r"\mu_{t+1}") == r"\mu_{t+1}" and plain_symbol(r"\hat m") == r"\hat m"
 
 
 # -- command line --------------------------------------------------------------------------------
@@ -239,6 +269,56 @@ def test_cli_writes_each_format(tmp_path):
     assert done.returncode == 0 and done.stdout.startswith("# Optimizer Race")
 
 
+def test_cli_races_the_extras_it_names(tmp_path):
+    # the nine but the hidden, then the extras in EXTRAS order, whatever order they are named in
+    surface = get_surface("ravine")
+    common = ["--surface", "ravine", "--steps", "60", "--noise", "0.5", "--batch-size", "8", "--seed", "4",
+              "--hide", "sgd", "--extras", "nadam,adamw", "--extras", "amsgrad",
+              "--set", "adamw.weight_decay=0.1", "--set", "nadam.lr=0.02", "--set", "nadam.momentum_decay=0.01"]
+    out = {}
+    for fmt in ("json", "csv"):
+        path = tmp_path / f"race.{fmt}"
+        done = run_cli(*common, "-o", str(path))
+        assert done.returncode == 0, done.stderr
+        out[fmt] = path.read_text(encoding="utf-8")
+    raced = [o for o in OPTIMIZERS if o != "sgd"] + ["amsgrad", "adamw", "nadam"]
+    own = {"adamw": {"weight_decay": 0.1}, "nadam": {"lr": 0.02, "momentum_decay": 0.01}, "amsgrad": {}}
+    data = strict_loads(out["json"])
+    assert [o["id"] for o in data["optimizers"]] == raced
+    assert data["settings"]["adamw"] == {**EXTRAS["adamw"].defaults, "lr": surface.lr, "weight_decay": 0.1}
+    assert data["settings"]["nadam"] == {**EXTRAS["nadam"].defaults, "lr": 0.02, "momentum_decay": 0.01}
+    rows = list(csv.DictReader(line for line in io.StringIO(out["csv"]) if not line.startswith("#")))
+    assert tuple(rows[0])[6:14] == (*HP_KEYS, "weight_decay", "momentum_decay")
+    assert [row["optimizer_id"] for row in rows] == [o for o in raced for _ in range(61)]
+    for i, oid in enumerate(raced):
+        if oid not in EXTRAS:
+            continue
+        # the extra's path is the library's for the same settings, raced alone (runs never interact)
+        alone = rollout(surface, steps=60, noise=0.5, batch_size=8, seed=4, optimizers=[oid],
+                        settings={oid: {"lr": surface.lr, **own[oid]}})
+        assert np.array(data["optimizers"][i]["path"]).tobytes() == alone.paths[0].tobytes()
+        assert np.array(data["optimizers"][i]["loss"]).tobytes() == alone.losses[0].tobytes()
+        block = [row for row in rows if row["optimizer_id"] == oid]
+        assert {row["optimizer_name"] for row in block} == {ALL_OPTIMIZERS[oid].name}
+        assert np.array_equal([[float(row["x"]), float(row["y"])] for row in block], alone.paths[0])
+        assert np.array_equal([float(row["loss"]) for row in block], alone.losses[0])
+        for key in EXTRA_HP_KEYS:
+            assert {row[key] for row in block} == {repr(alone.settings[oid][key]) if key in alone.settings[oid] else ""}
+    assert {row["weight_decay"] for row in rows if row["optimizer_id"] == "adam"} == {""}
+    again = rollout_from_json(out["json"])
+    assert again.names == raced and again.paths.tobytes() == np.array([o["path"] for o in data["optimizers"]]).tobytes()
+
+
+def test_cli_html_of_extras_shows_their_own_settings(tmp_path):
+    target = tmp_path / "race.html"
+    assert export.main(["--surface", "bowl", "--steps", "20", "--extras", "adamw", "--hide", "gd,sgd",
+                        "--set", "adamw.weight_decay=0.25", "-o", str(target)]) == 0
+    page = target.read_text(encoding="utf-8")
+    race = json.loads(re.search(r'id="race-data">(.*?)</script>', page, flags=re.S).group(1))
+    assert race["ids"] == [o for o in OPTIMIZERS if o not in ("gd", "sgd")] + ["adamw"]
+    assert "λ = 0.25" in page and "<th>λ</th>" in page and "AdamW" in page
+
+
 @pytest.mark.parametrize("args, message", [
     (["--surface", "moon"], "invalid choice"),
     (["--lr", "-1"], "lr must be in"),
@@ -253,6 +333,11 @@ def test_cli_writes_each_format(tmp_path):
     (["--batch-size", "1000"], "batch_size must be between"),
     (["--start", "50", "0"], "outside the map"),
     (["--view", "3d"], "invalid choice"),
+    (["--extras", "moon"], "unknown extra 'moon'"),
+    (["--extras", "adamw,adam"], "unknown extra 'adam'"),
+    (["--set", "adamw.weight_decay=0.1"], "add --extras adamw"),
+    (["--extras", "adamw", "--set", "adamw.weight_decay=-1"], "weight_decay must be in"),
+    (["--extras", "nadam", "--set", "adam.momentum_decay=0.1"], "Adam has no hyperparameter 'momentum_decay'"),
     (["--format", "pdf"], "invalid choice"),
 ])
 def test_cli_refuses_bad_arguments_with_exit_code_2(args, message, tmp_path, capsys):

@@ -1,0 +1,7 @@
+"""`python -m webapp.export ...`: the command line of cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
