@@ -4,14 +4,28 @@
   "use strict";
 
   const P = window.OptimizerRacePlayer;
-  const explorer = { drawnAt: 0, lrPosition: null, visible: false, hooked: null }; // the learning-rate explorer
+  const explorer = { drawnAt: 0, lr: null, visible: false, hooked: null }; // the learning-rate explorer
 
-  function sliderText(scale, p) {
+  // A slider's value at a position and back, by the scale the page declares for it
+  // (app-meta.sliders, from webapp/controls.py).
+  const SCALES = {
+    linear: [(p) => p, (v) => v],
+    log10: [(p) => Math.pow(10, p), (v) => Math.log10(v)],
+    log2: [(p) => Math.pow(2, p), (v) => Math.log2(v)],
+    one_minus_log10: [(p) => 1 - Math.pow(10, -p), (v) => -Math.log10(1 - v)],
+  };
+  function sliderValue(slider, p) {
+    return SCALES[slider.scale][0](p);
+  }
+  function sliderPosition(slider, v) {
+    return SCALES[slider.scale][1](v);
+  }
+  function sliderText(slider, p) {
     if (p === null || p === undefined) return "";
-    if (scale === "log10") return P.fmt(Math.pow(10, p));
-    if (scale === "log2") return String(Math.round(Math.pow(2, p)));
-    if (scale === "one_minus_log10") return String(Number((1 - Math.pow(10, -p)).toPrecision(6)));
-    return P.fmt(p);
+    const v = sliderValue(slider, p);
+    if (slider.scale === "log2") return String(Math.round(v));
+    if (slider.scale === "one_minus_log10") return String(Number(v.toPrecision(6)));
+    return P.fmt(v);
   }
 
   // A clicked coordinate to 1e-4 of the map's span at most (4 decimals on a span of 4, 3 on
@@ -204,7 +218,7 @@
         const ids = Object.keys(meta.sliders);
         return ids.map((id, j) => {
           const s = meta.sliders[id];
-          return (s.symbol ? s.symbol + " = " : "") + sliderText(s.scale, args[j]);
+          return (s.symbol ? s.symbol + " = " : "") + sliderText(s, args[j]);
         });
       },
       mapFigure: function (surface, view, visible, extras, meta) {
@@ -229,12 +243,12 @@
         }
         return race.steps;
       },
-      explorerClick: function (click, ids) {
+      explorerClick: function (click, ids, meta) {
         const point = click && click.points && click.points[0];
         const lr = point && Number(point.x);
         if (!(lr > 0)) return [window.dash_clientside.no_update, window.dash_clientside.no_update];
         // the whole race at this learning rate: the shared slider, and no per-optimizer η left
-        return [Math.log10(lr), (ids || []).map(() => null)];
+        return [sliderPosition(meta.sliders.lr, lr), (ids || []).map(() => null)];
       },
       pushLink: function (search) {
         if (typeof search !== "string" || search.charAt(0) !== "?") return window.dash_clientside.no_update;
@@ -258,16 +272,15 @@
         explorer.requests = (explorer.requests || 0) + 1;
         return explorer.requests;
       },
-      explorerLine: function (position, overrideValues, overrideIds, meta, extras) {
-        if (typeof position === "number") explorer.lrPosition = position;
-        const own = ownLearningRates(overrideValues, overrideIds, meta, extras);
+      explorerLine: function (position, overrides, meta, extras) {
+        if (typeof position === "number") explorer.lr = sliderValue(meta.sliders.lr, position);
+        const own = ownLearningRates(overrides, meta, extras);
         explorer.lrLabel = own.all
           ? "race: each optimizer at its own η"
-          : "race: η = " + P.fmt(Math.pow(10, explorer.lrPosition)) +
-            (own.names.length ? " (own η: " + own.names.join(", ") + ")" : "");
+          : "race: η = " + P.fmt(explorer.lr) + (own.names.length ? " (own η: " + own.names.join(", ") + ")" : "");
         explorer.lrShared = !own.all;
         placeExplorerLine();
-        return explorer.lrPosition;
+        return explorer.lr;
       },
       untune: function (_position, tuned, values, ids) {
         // The shared η moved while Tune's values were in force: hand η back to the slider (the
@@ -282,8 +295,8 @@
         if (!clicks || !Array.isArray(ids)) return [no, no, no];
         return [ids.map(() => null), null, "One shared η again: every per-optimizer learning rate was cleared."];
       },
-      lrNotice: function (values, extras, ids, meta) {
-        const own = ownLearningRates(values, ids, meta, extras);
+      lrNotice: function (overrides, extras, meta) {
+        const own = ownLearningRates(overrides, meta, extras);
         if (!own.names.length) return [{ display: "none" }, "", "control"];
         const text = own.all
           ? "The η slider sets no optimizer now: each races at its own η (" + own.listed + "). Moving η, or " +
@@ -319,6 +332,21 @@
         return all.map((id) => (chosen.indexOf(id) >= 0 ? "override-row" : "override-row extra-off"))
           .concat(all.map((id) => (chosen.indexOf(id) >= 0 ? "equation-card" : "equation-card extra-off")));
       },
+      overrides: function (values, ids) {
+        // the per-optimizer inputs as {optimizer: {hyperparameter: value}}; empty: the shared slider
+        const out = {};
+        (Array.isArray(ids) ? ids : []).forEach((id, j) => {
+          const v = Array.isArray(values) ? values[j] : null;
+          if (!id || v === null || v === undefined || v === "") return;
+          (out[id.opt] = out[id.opt] || {})[id.hp] = v;
+        });
+        return out;
+      },
+      reseed: function (clicks, seed) {
+        // a new noise draw: the next seed (the seed is state, in the link, not a click count)
+        const next = (Number.isInteger(seed) ? seed : 0) + 1;
+        return next > 2147483647 ? 0 : next;
+      },
       showLive: function (data) {
         renderLive(data);
         return data ? data.update : null;
@@ -326,24 +354,21 @@
     },
   });
 
-  // The per-optimizer learning rates in force (the overrides' η inputs of the raced optimizers):
-  // who has one, and whether they cover every optimizer the shared η slider would set.
-  function ownLearningRates(values, ids, meta, extras) {
+  // The per-optimizer learning rates in force (the overrides' η of the raced optimizers): who
+  // has one, and whether they cover every optimizer the shared η slider would set.
+  function ownLearningRates(overrides, meta, extras) {
     const names = [];
     const listed = [];
     const covered = new Set();
     const chosen = chosenExtras(extras, meta);
     const m = meta ? raceMeta(meta, extras) : meta;
-    (Array.isArray(ids) ? ids : []).forEach((id, j) => {
-      const v = Array.isArray(values) ? values[j] : null;
-      if (!id || typeof v !== "number" || !(v > 0)) return;
-      const k = m && m.ids ? m.ids.indexOf(id.opt) : -1;
-      const extra = meta && meta.extras && meta.extras.ids.indexOf(id.opt) >= 0;
-      if (extra && chosen.indexOf(id.opt) < 0) return; // an extra that is not raced
-      const name = k >= 0 ? m.names[k] : String(id.opt);
-      names.push(name);
-      listed.push(name + " " + P.fmt(v));
-      covered.add(id.opt);
+    const all = m && m.ids ? m.ids : [];
+    all.forEach((opt, k) => {
+      const v = overrides && overrides[opt] ? overrides[opt].lr : null;
+      if (typeof v !== "number" || !(v > 0)) return;
+      names.push(m.names[k]);
+      listed.push(m.names[k] + " " + P.fmt(v));
+      covered.add(opt);
     });
     const shared = ((meta && meta.shared_lr) || []).concat(chosen);
     return { names: names, listed: listed.join(", "), all: shared.length > 0 && shared.every((o) => covered.has(o)) };
@@ -354,7 +379,7 @@
   function placeExplorerLine() {
     const gd = P.graphDiv("explorer-graph");
     const fl = gd && gd._fullLayout;
-    if (!fl || !fl.xaxis || !fl.yaxis2 || explorer.lrPosition === null) return;
+    if (!fl || !fl.xaxis || !fl.yaxis2 || !(explorer.lr > 0)) return;
     let line = gd.querySelector(".explorer-line");
     if (!line) {
       line = document.createElement("div");
@@ -364,7 +389,7 @@
     }
     const xa = fl.xaxis;
     // every optimizer at its own η: no single line to draw; the label sits at the left instead
-    const x = explorer.lrShared === false ? xa._offset : xa._offset + xa.l2p(explorer.lrPosition);
+    const x = explorer.lrShared === false ? xa._offset : xa._offset + xa.l2p(Math.log10(explorer.lr)); // a log axis
     const top = fl.yaxis._offset;
     const inside = x >= xa._offset && x <= xa._offset + xa._length;
     line.style.display = inside ? "block" : "none";
@@ -372,7 +397,7 @@
     line.style.top = top + "px";
     line.style.height = fl.yaxis2._offset + fl.yaxis2._length - top + "px";
     line.classList.toggle("own", explorer.lrShared === false);
-    line.firstChild.textContent = explorer.lrLabel || "race: η = " + P.fmt(Math.pow(10, explorer.lrPosition));
+    line.firstChild.textContent = explorer.lrLabel || "race: η = " + P.fmt(explorer.lr);
   }
 
   // Tests and the browser benchmark drive and read the player through this name.

@@ -18,6 +18,24 @@ def assert_gradient_matches_central_differences(surface, X, Y, h=1e-6):
     np.testing.assert_allclose(gy, fd_y, atol=atol, rtol=1e-6)
 
 
+def callback_request(app, output: str, values: dict) -> dict:
+    """The body the browser would post to the callback whose outputs start with `output` (e.g.
+    "..download.data"), each input and state set from `values` by component id (None if absent)."""
+    key = next(k for k in app.callback_map if k.startswith(output))
+    spec = app.callback_map[key]
+
+    def entries(deps):
+        return [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in deps]
+
+    return {
+        "output": key,
+        "outputs": [{"id": o.component_id, "property": o.component_property} for o in spec["output"]],
+        "inputs": entries(spec["inputs"]),
+        "state": entries(spec["state"]),
+        "changedPropIds": [f"{d['id']}.{d['property']}" for d in spec["inputs"] if values.get(d["id"]) is not None],
+    }
+
+
 def wait_until(predicate, timeout: float, what: str = "condition", interval: float = 0.05, detail=None):
     """The first truthy value of `predicate()`, polled every `interval` seconds; AssertionError
     after `timeout` seconds (with `detail()` appended, e.g. the app's state)."""

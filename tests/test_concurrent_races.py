@@ -6,9 +6,9 @@ import threading
 import numpy as np
 
 from optimizers import rollout
-from webapp import validation
 from webapp.controls import SLIDERS
-from webapp.race import race_result, race_spec
+from webapp.race import _race, race_result
+from webapp.state import parse
 
 
 def test_the_apps_races_from_many_threads_are_each_their_own_race():
@@ -16,10 +16,10 @@ def test_the_apps_races_from_many_threads_are_each_their_own_race():
     surfaces = ["rosenbrock", "multi_minima", "bowl", "rastrigin", "saddle", "beale"]
     specs = []
     for i in range(24):
-        positions = [rng.uniform(s.low, s.high) for s in SLIDERS.values()]
-        specs.append(race_spec(surfaces[i % len(surfaces)], None, None, positions, [], [], i, validation.Problems()))
+        positions = {sid: rng.uniform(s.low, s.high) for sid, s in SLIDERS.items()}
+        specs.append(parse({"surface": surfaces[i % len(surfaces)], **positions, "seed": i})[0].race_key())
     specs += specs[:6]  # the same race asked for twice at once
-    race_result.cache_clear()
+    _race.cache_clear()
     out = [None] * len(specs)
 
     def work(i):

@@ -26,7 +26,8 @@ from webapp.export import (
 )
 from webapp.export.formats import _inline_js, _inline_json, plain_symbol
 from webapp.payload import race_payload, surface_payload
-from webapp.race import race_settings
+from webapp.race import race_result
+from webapp.state import parse, race_settings
 from tests.checks import wait_until
 from tests.conftest import requested_urls
 
@@ -321,26 +322,18 @@ def test_cli_html_of_extras_shows_their_own_settings(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--surface", "moon"], "invalid choice"),
-    (["--lr", "-1"], "lr must be in"),
-    (["--lr", "fast"], "invalid float"),
+    (["--lr", "-1"], "not a usable learning rate"),
+    (["--lr", "fast"], "not a usable learning rate"),
     (["--set", "adam.lr"], "OPTIMIZER.HYPERPARAMETER=VALUE"),
     (["--set", "adam.lr=quick"], "not a number"),
-    (["--set", "moon.lr=1"], "unknown optimizer 'moon'"),
-    (["--set", "adam.rho=0.5"], "Adam has no hyperparameter 'rho'"),
-    (["--beta2", "1"], "beta2 must be in"),
-    (["--steps", "0"], "--steps must be between"),
-    (["--noise", "-1"], "noise must be"),
-    (["--batch-size", "1000"], "batch_size must be between"),
-    (["--start", "50", "0"], "outside the map"),
+    (["--beta2", "1"], "not a usable second moment"),
+    (["--batch-size", "0"], "not a usable batch size"),
     (["--view", "3d"], "invalid choice"),
-    (["--extras", "moon"], "unknown extra 'moon'"),
-    (["--extras", "adamw,adam"], "unknown extra 'adam'"),
     (["--set", "adamw.weight_decay=0.1"], "add --extras adamw"),
-    (["--extras", "adamw", "--set", "adamw.weight_decay=-1"], "weight_decay must be in"),
-    (["--extras", "nadam", "--set", "adam.momentum_decay=0.1"], "Adam has no hyperparameter 'momentum_decay'"),
+    (["--hide", ",".join(OPTIMIZERS)], "leaves no optimizer"),
     (["--format", "pdf"], "invalid choice"),
 ])
-def test_cli_refuses_bad_arguments_with_exit_code_2(args, message, tmp_path, capsys):
+def test_cli_refuses_unusable_arguments_with_exit_code_2(args, message, tmp_path, capsys):
     target = tmp_path / "race.json"
     with pytest.raises(SystemExit) as stop:
         export.main([*args, "-o", str(target)])
@@ -349,9 +342,34 @@ def test_cli_refuses_bad_arguments_with_exit_code_2(args, message, tmp_path, cap
     assert not target.exists()
 
 
+@pytest.mark.parametrize("args, raw, message", [
+    (["--set", "moon.lr=1"], {}, "unknown optimizer 'moon'"),
+    (["--set", "adam.rho=0.5"], {}, "Adam has no such hyperparameter"),
+    (["--steps", "0"], {"steps": 20}, "Steps: 0 is out of range; using 20"),
+    (["--noise", "-1"], {"noise": 0}, "Gradient noise: -1 is out of range; using 0"),
+    (["--batch-size", "1000"], {"batch": 8}, "Batch size: 1000 is out of range; using 256"),
+    (["--start", "50", "0"], {"start": [2, 0]}, "the start (50, 0) is outside the map"),
+    (["--extras", "moon,adamw"], {"extras": ["adamw"]}, "unknown extras 'moon'"),
+    (["--hide", "moon,gd"], {"visible": [o for o in OPTIMIZERS if o != "gd"]}, "unknown optimizers 'moon'"),
+    (["--extras", "adamw", "--set", "adamw.weight_decay=-1"], {"extras": ["adamw"]}, "weight_decay must be in"),
+])
+def test_cli_replaces_what_the_app_replaces_and_says_so(args, raw, message, tmp_path, capsys):
+    """The command line's values go through the app's own check (webapp.state.parse): what the
+    app would replace (a value beyond a slider's end, a start off the map, an unknown id), the
+    command line replaces the same way, with a note, and races what the app would race."""
+    target = tmp_path / "race.json"
+    assert export.main(["--surface", "bowl", "--steps", "30", *args, "-o", str(target)]) == 0
+    assert message in capsys.readouterr().err
+    app_state, _ = parse({"surface": "bowl", "steps": 30, "batch": 4, **raw})
+    expected = race_result(app_state)
+    again = rollout_from_json(target.read_text())
+    shown = [o for o in OPTIMIZERS if o not in app_state.hidden] + list(app_state.extras)
+    assert again.paths.tobytes() == expected.only(shown).paths.tobytes()
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--set", "moon.lr=1"], "unknown optimizer 'moon'"),  # the library's ValueError
-    (["--steps", "many"], "invalid int value"),  # argparse's own check
+    (["--set", "moon"], "OPTIMIZER.HYPERPARAMETER=VALUE"),
+    (["--steps", "many"], "not a usable steps"),  # argparse's own check
 ])
 def test_cli_process_exits_2_with_a_plain_message(args, message, tmp_path):
     target = tmp_path / "race.json"

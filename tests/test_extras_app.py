@@ -11,20 +11,19 @@ import numpy as np
 
 from optimizers import EXTRAS, OPTIMIZERS
 from webapp import state as link
-from webapp.controls import SLIDERS
+from webapp.controls import EXTRAS_CHOICE, SLIDERS, Problems
 from webapp.export import race_csv, race_html, race_json, rollout_from_json
-from webapp.race import lr_sweep, race_result, race_spec, race_settings
-from webapp.validation import Problems, extras_choice
+from webapp.race import lr_sweep, race_result
+from webapp.state import parse, race_settings
 
 DEFAULTS = [s.default for s in SLIDERS.values()]
 NINE = list(OPTIMIZERS)
 
 
-def _spec(extras=None, override_ids=(), override_values=(), problems=None, surface="bowl"):
-    problems = Problems() if problems is None else problems
-    positions = {sid: s.default for sid, s in SLIDERS.items()} | {"steps": 80, "noise": 1.0}
-    return race_spec(surface, "", None, list(positions.values()), list(override_ids), list(override_values), 3,
-                     problems, extras)
+def _spec(extras=None, overrides=None, problems=None, surface="bowl"):
+    """The race key of the app's controls at their defaults but 80 steps, σ = 1 and seed 3."""
+    raw = {"surface": surface, "steps": 80, "noise": 1.0, "seed": 3, "extras": extras, "overrides": overrides}
+    return parse(raw, problems)[0].race_key()
 
 
 def test_no_extras_is_the_default_race():
@@ -45,16 +44,14 @@ def test_race_spec_with_extras_races_them_after_the_nine():
 
 
 def test_shared_sliders_set_the_extras():
-    positions = {sid: s.default for sid, s in SLIDERS.items()} | {"lr": -1.5, "beta1": 0.8, "eps": -6.0}
-    spec = race_spec("bowl", "", None, list(positions.values()), [], [], 0, Problems(), ["adamw", "nadam"])
+    spec = parse({"surface": "bowl", "lr": -1.5, "beta1": 0.8, "eps": -6.0, "extras": ["adamw", "nadam"]})[0].race_key()
     hp = spec.settings_dict()
     for oid in ("adamw", "nadam"):
         assert hp[oid]["lr"] == hp["adam"]["lr"] == SLIDERS["lr"].value(-1.5)
         assert hp[oid]["beta1"] == 0.8 and hp[oid]["eps"] == 1e-6
         assert hp[oid]["beta2"] == hp["adam"]["beta2"]
     # λ and ψ have no shared slider: the per-optimizer panel sets them
-    spec = _spec(["adamw", "nadam"], [{"opt": "adamw", "hp": "weight_decay"}, {"opt": "nadam", "hp": "momentum_decay"}],
-                 [0.5, 0.01])
+    spec = _spec(["adamw", "nadam"], {"adamw": {"weight_decay": 0.5}, "nadam": {"momentum_decay": 0.01}})
     assert spec.settings_dict()["adamw"]["weight_decay"] == 0.5
     assert spec.settings_dict()["nadam"]["momentum_decay"] == 0.01
 
@@ -62,25 +59,25 @@ def test_shared_sliders_set_the_extras():
 def test_unknown_extras_are_dropped_with_a_message():
     for hostile in (["amsgrad", "adam", "nope", 3, None, {"a": 1}, ["radam"]], "amsgrad", 7, {"amsgrad": 1}):
         problems = Problems()
-        chosen = extras_choice(hostile, problems)
+        chosen = EXTRAS_CHOICE.check(hostile, problems)
         assert chosen == (("amsgrad",) if isinstance(hostile, list) else ()) and problems
     problems = Problems()
     spec = _spec(["gd", "moon", "radam"], problems=problems)
     assert spec.extras == ("radam",) and any("unknown extras" in p for p in problems)
     # an override of an extra that is not raced changes nothing
-    spec = _spec(None, [{"opt": "adamw", "hp": "weight_decay"}], [0.5])
+    spec = _spec(None, {"adamw": {"weight_decay": 0.5}})
     assert spec.ids == NINE
 
 
 def test_link_round_trip_with_extras():
-    spec = _spec(["amsgrad", "radam"], [{"opt": "radam", "hp": "lr"}], [0.0015283067326587688])
+    spec = _spec(["amsgrad", "radam"], {"radam": {"lr": 0.0015283067326587688}})
     state = link.RaceState("bowl", spec.start, {"steps": 80, "noise": 1.0}, {"radam": {"lr": 0.0015283067326587688}},
                            ("sgd",), "overlay", None, 3, "", spec.extras)
     search = link.encode(state)
     assert "extras=amsgrad,radam" in search and "radam.lr:0.0015283067326587688" in search
     problems = []
     back = link.decode(search, "rosenbrock", problems)
-    assert back == state and not problems
+    assert back == state.complete() and not problems
     # old links (no extras) open the nine, exactly as before
     old = link.decode("?surface=bowl&lr=0.05", "rosenbrock", [])
     assert old.extras == () and "extras" not in link.encode(old)
@@ -96,7 +93,7 @@ def test_link_drops_unknown_extras_and_their_settings():
 
 
 def test_exports_include_the_raced_extras_and_rerun_bit_for_bit():
-    spec = _spec(["adamw", "nadam"], [{"opt": "adamw", "hp": "weight_decay"}], [0.25])
+    spec = _spec(["adamw", "nadam"], {"adamw": {"weight_decay": 0.25}})
     result = race_result(spec)
     surface = spec.surface
     data = json.loads(race_json(result, surface))

@@ -207,8 +207,8 @@ def valid_value(app: DashApp, dep: Dependency, id_) -> st.SearchStrategy:
 def callback_body(draw, app: DashApp, cb: Callback, break_lists: bool = False) -> dict:
     """A body for `cb` in the renderer's shape, every input and state valid or hostile (and a
     pattern-matching entry may come without a value, as the renderer sends an unset prop).
-    With `break_lists`, pattern-matching lists are also broken (emptied, cut, doubled, hostile
-    ids, not a list), which no browser sends."""
+    With `break_lists`, pattern-matching lists (of inputs, states and outputs) are also broken
+    (emptied, cut, doubled, hostile ids, not a list), which no browser sends."""
     hostile = hostile_values(app)
     share = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
 
@@ -218,7 +218,7 @@ def callback_body(draw, app: DashApp, cb: Callback, break_lists: bool = False) -
         return draw(valid_value(app, dep, id_), label=f"valid {stringify_id(id_)}.{dep.property}")
 
     body = app.body(cb, value_for=value_for)
-    for key in ("inputs", "state"):
+    for key in ("inputs", "state", "outputs"):
         for i, item in enumerate(body[key]):
             if not isinstance(item, list) or draw(st.integers(0, 3)) != 0:
                 continue
@@ -305,8 +305,8 @@ def test_every_input_set_to_one_hostile_value(output, name, app, http, server):
 @pytest.mark.parametrize("output", CALLBACK_OUTPUTS, ids=_short)
 def test_broken_pattern_matching_lists(output, app, http, server):
     cb = next(c for c in app.server_callbacks if c.output == output)
-    if not any(d.is_pattern for d in cb.inputs + cb.state):
-        pytest.skip("no pattern-matching input")
+    if not any(d.is_pattern for d in cb.inputs + cb.state + cb.outputs):
+        pytest.skip("no pattern-matching input or output")
 
     @settings(FUZZ, max_examples=n(8))
     @given(body=callback_body(app, cb, break_lists=True))

@@ -17,10 +17,11 @@ from optimizers import OPTIMIZERS
 from surfaces import get_surface
 from tests.test_app_browser import console_errors, new_race, painted_pixels, slider_thumb, press, start, state, wait_for
 from webapp.export import rollout_from_json
-from webapp.race import CUSTOM, race_result, race_spec, surface_for
+from webapp.controls import CUSTOM
+from webapp.race import race_result
 from webapp.scenarios import SCENARIOS
+from webapp.state import surface_for
 from webapp.theme import OPTIMIZER_COLORS
-from webapp.validation import Problems
 
 pytestmark = pytest.mark.browser
 IDS = list(OPTIMIZERS)
@@ -109,9 +110,7 @@ def test_hidden_optimizers_do_not_stretch_the_loss_chart(dash_duo, race_app):
     s = open_page(dash_duo, "?scenario=adagrad_stalls")
     assert sorted(s["visible"]) == ["adagrad", "rmsprop"]
     # the same race on the server: the chart's top decade is the shown curves' highest loss
-    positions = lesson.positions()
-    spec = race_spec(lesson.surface, "", lesson.start, [positions[k] for k in positions], [], [], lesson.seed, Problems())
-    r = race_result(spec)
+    r = race_result(lesson)
     surface = get_surface(lesson.surface)
     gaps = {o: (r.losses[i, : (r.diverged_at[i] if r.diverged_at[i] > 0 else r.steps + 1)] - surface.f_min).max()
             for i, o in enumerate(r.names)}
@@ -303,7 +302,7 @@ BAD_FORMULA = "x^2 + exp(y) * foo(x) + zz"
 @pytest.mark.parametrize("width, height", [(1920, 1080), (1366, 768), (390, 844)])
 def test_a_formula_error_is_shown_whole(dash_duo, race_app, width, height):
     try:
-        surface_for(CUSTOM, BAD_FORMULA, [])
+        surface_for(CUSTOM, BAD_FORMULA)
     except ValueError as err:
         message = str(err)
     assert len(message) > 150  # a long one: the list of allowed functions

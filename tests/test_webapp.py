@@ -10,12 +10,12 @@ import pytest
 
 from optimizers import OPTIMIZERS, rollout
 from surfaces import SURFACES, get_surface
+from devtools.dash_client import loads_strict
 from webapp import state as link
-from webapp import validation
 from webapp.callbacks import on_race_inputs, on_surface
-from webapp.controls import SLIDERS
+from webapp.controls import OVERRIDES, PAGE_CONTROLS, RACE_CONTROLS, SLIDERS, START, SURFACE, Problems
 from webapp.payload import pack_float32, race_payload, surface_payload
-from webapp.race import race_settings
+from webapp.state import race_settings
 
 
 def decode(b64: str) -> np.ndarray:
@@ -39,12 +39,14 @@ def test_slider_positions_round_trip_and_clamp(sid):
     for p in (slider.low, slider.default, slider.high):
         value = slider.value(p)
         assert slider.position(value) == pytest.approx(p, abs=1e-9 if not slider.integer else 0.5)
-    for hostile in (None, "x", True, [1], {"a": 1}, float("nan"), float("inf"), 1e308, -1e308):
-        problems = validation.Problems()
-        value = validation.slider_value(sid, hostile, problems)
+    for hostile in ("x", True, [1], {"a": 1}, float("nan"), float("inf"), 1e308, -1e308):
+        problems = Problems()
+        value = slider.check(hostile, problems)
         assert problems, hostile
         assert math.isfinite(value)
         assert slider.value(slider.low) <= value <= slider.value(slider.high)
+    problems = Problems()
+    assert slider.check(None, problems) == slider.value(slider.default) and not problems  # not given: the default
 
 
 def test_slider_values():
@@ -56,33 +58,36 @@ def test_slider_values():
 
 def test_start_point_and_surface_choice():
     s = get_surface("bowl")
-    problems = validation.Problems()
-    assert validation.start_point([0.5, -0.5], s, problems) == (0.5, -0.5) and not problems
-    assert validation.start_point([99, -99], s, problems) == (2.0, -2.0)  # clamped into the domain
+    problems = Problems()
+    assert START.check([0.5, -0.5], problems, s.domain) == (0.5, -0.5) and not problems
+    assert START.check(None, problems, s.domain) is None and not problems  # not given: the surface's own
+    assert START.check([99, -99], problems, s.domain) == (2.0, -2.0)  # moved onto the map's edge, and said
+    assert problems == ["the start (99, -99) is outside the map (x in [-2, 2], y in [-2, 2]); starting at (2, -2)"]
     for hostile in ("x", [1], [None, 1], [float("nan"), 0], {"x": 1}, [True, 1]):
-        assert validation.start_point(hostile, s, validation.Problems()) == s.start
-    assert validation.surface_choice("nope", problems, "bowl") is s
-    assert validation.surface_choice(["bowl"], problems, "bowl") is s
+        problems = Problems()
+        assert START.check(hostile, problems, s.domain) is None and problems
+    assert SURFACE.check("nope", problems) == SURFACE.check(["bowl"], problems) == "rosenbrock"
+    assert SURFACE.check("bowl", problems) == "bowl"
 
 
 def test_overrides_accept_good_values_and_report_bad_ones():
-    problems = validation.Problems()
-    entries = validation.override_entries(
-        [{"opt": "adam", "hp": "lr"}, {"opt": "adam", "hp": "gamma"}, {"opt": "x", "hp": "lr"},
-         {"opt": "momentum", "hp": "gamma"}, {"opt": ["a"], "hp": {}}, "junk", {"opt": "sgd", "hp": "lr"}],
-        [0.2, 0.9, 1.0, 1.5, 3, 4, None],
-    )
-    result = validation.overrides(entries, problems)
-    assert result == {"adam": {"lr": 0.2}}
-    assert len(problems) == 4  # gamma on adam, unknown optimizer, γ = 1.5, malformed ids
-    assert validation.override_entries("junk", None) == []
+    problems = Problems()
+    raw = {"adam": {"lr": 0.2, "gamma": 0.9}, "x": {"lr": 1.0}, "momentum": {"gamma": 1.5}, "sgd": {"lr": None},
+           "rmsprop": "junk", "amsgrad": {"lr": 0.1}}
+    assert OVERRIDES.check(raw, problems, raced={"adam", "momentum", "sgd", "rmsprop"}) == {"adam": {"lr": 0.2}}
+    assert len(problems) == 4  # gamma on adam, unknown optimizer, γ = 1.5, a malformed entry
+    assert OVERRIDES.check(raw, Problems())["amsgrad"] == {"lr": 0.1}  # raced: kept
+    problems = Problems()
+    assert OVERRIDES.check("junk", problems) == {} and problems
 
 
 def test_race_callback_survives_garbage():
     positions = [None, "x", float("nan"), 1e308, -1e308, True, [], {}, "5"]
     # the race's controls, then the link's own (lesson, shown optimizers, view)
-    payload, messages, search = on_race_inputs({"not": "a surface"}, ["x"], "nowhere", *positions, "junk", -3, ["bogus", 7], None,
-                                               42, "all", "sideways")
+    out = on_race_inputs(surface={"not": "a surface"}, formula=["x"], start="nowhere",
+                         **dict(zip(SLIDERS, positions)), overrides="junk", seed=-3, extras=["bogus", 7],
+                         scenario=42, visible="all", view="sideways")
+    payload, messages, search = out["race"], out["messages"], out["link"]
     assert payload["surface_id"] == "rosenbrock" and len(messages) > 0
     json.dumps(payload, allow_nan=False)
     assert search == link.encode(link.decode(search, "bowl", [], {}))  # a valid link of that race
@@ -90,7 +95,8 @@ def test_race_callback_survives_garbage():
 
 def test_surface_callback_sends_finite_json():
     for sid in SURFACES:
-        data, formula, description, box, error = on_surface(sid, None)
+        out = on_surface(surface=sid, formula=None)
+        data, formula, description, box, error = (out[k] for k in ("surface", "formula", "description", "box", "error"))
         assert box == {"display": "none"} and error == ""
         json.dumps(data, allow_nan=False)
         assert formula.startswith("$$f(x, y) = ") and description
@@ -135,42 +141,34 @@ def client():
     return create_app().server.test_client()
 
 
-def _race_request(surface, start, positions, override_values, reseed, extras=None):
-    ids = [{"type": "override", "opt": o, "hp": k} for o, spec in OPTIMIZERS.items() for k in spec.defaults]
-    inputs = [{"id": "surface", "property": "value", "value": surface},
-              {"id": "formula", "property": "value", "value": surface},
-              {"id": "start-point", "property": "data", "value": start}]
-    inputs += [{"id": f"slider-{sid}", "property": "value", "value": p} for sid, p in zip(SLIDERS, positions)]
-    inputs.append([{"id": i, "property": "value", "value": v} for i, v in zip(ids, override_values)])
-    inputs.append({"id": "btn-reseed", "property": "n_clicks", "value": reseed})
-    inputs.append({"id": "extras", "property": "value", "value": extras})
+def _race_request(values: dict) -> dict:
+    """The race callback's request with `values` (by control id) for its controls."""
     return {
         "output": "..race-data.data...messages.children...link.data..",
         "outputs": [{"id": "race-data", "property": "data"}, {"id": "messages", "property": "children"},
                     {"id": "link", "property": "data"}],
-        "inputs": inputs,
-        "state": [[{"id": i, "property": "id", "value": i} for i in ids],
-                  {"id": "scenario", "property": "value", "value": reseed},
-                  {"id": "visible", "property": "value", "value": start},
-                  {"id": "view", "property": "value", "value": surface}],
+        "inputs": [{"id": c.component, "property": c.prop, "value": values.get(c.id)} for c in RACE_CONTROLS],
+        "state": [{"id": c.component, "property": c.prop, "value": values.get(c.id)} for c in PAGE_CONTROLS],
         "changedPropIds": ["slider-lr.value"],
     }
 
 
 def test_hostile_json_to_the_callback_endpoint_never_500s(client):
-    n_over = sum(len(s.defaults) for s in OPTIMIZERS.values())
-    good = _race_request("bowl", [1, 1], [s.default for s in SLIDERS.values()], [None] * n_over, 0)
+    good = _race_request({"surface": "bowl", "start": [1, 1], **{sid: s.default for sid, s in SLIDERS.items()},
+                          "overrides": {"adam": {"lr": 0.1}}, "seed": 0})
     response = client.post("/_dash-update-component", json=good)
     assert response.status_code == 200
     body = response.get_json()["response"]
     assert body["race-data"]["data"]["surface_id"] == "bowl"
-    hostile_values = [None, "DROP TABLE", 1e308, -1e308, True, [1, 2], {"a": {"b": []}}, -1, 10**30]
+    assert "set=adam.lr:0.1" in body["link"]["data"]
+    hostile_values = [None, "DROP TABLE", 1e308, -1e308, True, [1, 2], {"a": {"b": []}}, {"adam": {"lr": [1]}},
+                      -1, 10**30]
     for value in hostile_values:
-        payload = _race_request(value, value, [value] * len(SLIDERS), [value] * n_over, value, value)
+        payload = _race_request({c.id: value for c in (*RACE_CONTROLS, *PAGE_CONTROLS)})
         response = client.post("/_dash-update-component", json=payload)
         assert response.status_code in (200, 204), (value, response.status_code)
-        text = response.get_data(as_text=True)
-        assert "NaN" not in text and "Infinity" not in text
+        if response.status_code == 200:  # strict JSON: a NaN or Infinity would raise (not a search for
+            loads_strict(response.get_data())  # "NaN", which base64 paths may spell by chance)
 
 
 def test_oversized_requests_are_refused(client):

@@ -1,26 +1,104 @@
-"""The race's controls as data: each slider's range, scale and default. The layout builds the
-sliders from this table and the callbacks read values back through it, clamped, so the two can
-never disagree."""
+"""Every control of the page as data: one table from which come the layout's sliders, the
+callbacks' Inputs and States (keyword dicts, by name), the check of each untrusted value, the
+link's keys, and the metadata the browser reads (race.js).
+
+A control's *raw* value is what its component holds (a slider's position, the start store's
+[x, y], the overrides store's {optimizer: {hyperparameter: value}}); `check` turns untrusted raw
+JSON into a safe value and says what it changed; `from_link` reads the control's key(s) of a
+link into a raw value, `to_link` writes a checked value back. webapp/state.py puts them together
+into the one checked record of a race.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from dash import Input, State
+
+from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
+
+MISSING = object()  # a link that does not name the control
+
+
+class Problems(list):
+    """Messages about inputs that were changed or ignored, shown to the user."""
+
+
+def number(value: Any) -> float | None:
+    """A finite float from a JSON value, or None (booleans are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float, e.g. 10**400 in the JSON
+        return None
+    return value if math.isfinite(value) else None
+
+
+def link_number(text: str | None) -> float | None:
+    """A finite float from a link's text, or None."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def link_text(v: float) -> str:
+    """`v` as short as it reads back exactly: 6 significant digits when those give the very same
+    float (every slider value, 0.001, -1.3141), else Python's shortest round-trip repr (a clicked
+    or tuned value such as 0.0015283067326587688), so a link reruns the race bit for bit."""
+    short = f"{v:.6g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return short if int(float(short)) == v else str(v)
+    v = float(v)
+    return short if float(short) == v and math.copysign(1.0, float(short)) == math.copysign(1.0, v) else repr(v)
+
+
+def _id_list(text: str, limit: int = 20) -> list[str]:
+    return [item for item in text.split(",")[:limit] if item]
 
 
 @dataclass(frozen=True)
-class Slider:
-    """A slider whose position maps to a value: `scale` is "linear", "log10" (position =
-    log10 value), "log2" (position = log2 value) or "one_minus_log10" (value = 1 − 10^−position,
-    for decay rates that live near 1)."""
+class Control:
+    """A control: `id` is its name in the callbacks and in the race state, `component` and
+    `prop` where the page holds its raw value, `race` whether the race depends on it."""
 
     id: str
-    label: str
-    symbol: str
-    low: float
-    high: float
-    step: float
-    default: float  # a position
+    component: str
+    prop: str
+    race: bool
+
+    def as_input(self) -> Input:
+        return Input(self.component, self.prop)
+
+    def as_state(self) -> State:
+        return State(self.component, self.prop)
+
+
+# -- the sliders ---------------------------------------------------------------------------------
+_SCALES = {  # position → value, value → position
+    "linear": (lambda p: p, lambda v: v),
+    "log10": (lambda p: 10.0**p, math.log10),
+    "log2": (lambda p: 2.0**p, math.log2),
+    # decay rates near 1: position 3 is 0.999
+    "one_minus_log10": (lambda p: 1.0 - 10.0**-p, lambda v: -math.log10(1.0 - v)),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Slider(Control):
+    """A slider whose position maps to a value by `scale` ("linear", "log10", "log2" or
+    "one_minus_log10": value = 1 − 10^−position). Its link key is its id and carries the value."""
+
+    label: str = ""
+    symbol: str = ""
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 0.1
+    default: float = 0.0  # a position
     scale: str = "linear"
     marks: dict = field(default_factory=dict)
     integer: bool = False
@@ -28,53 +106,350 @@ class Slider:
     def value(self, position: float) -> float:
         """The value at `position`, to 6 significant digits: what the readout and a link show,
         so a link reproduces the race exactly."""
-        value = {
-            "linear": lambda p: p,
-            "log10": lambda p: 10.0**p,
-            "log2": lambda p: 2.0**p,
-            "one_minus_log10": lambda p: 1.0 - 10.0**-p,
-        }[self.scale](position)
+        value = _SCALES[self.scale][0](position)
         return int(round(value)) if self.integer else float(f"{value:.6g}")
 
     def unclamped_position(self, value: float) -> float:
         """Where `value` sits on the slider's scale, which may be beyond its ends."""
-        return {
-            "linear": lambda v: v,
-            "log10": math.log10,
-            "log2": math.log2,
-            "one_minus_log10": lambda v: -math.log10(1.0 - v),
-        }[self.scale](value)
+        return _SCALES[self.scale][1](value)
 
     def position(self, value: float) -> float:
         """The position that shows `value` (inverse of `value`), clamped to the slider."""
         return min(max(self.unclamped_position(value), self.low), self.high)
+
+    def check(self, raw: Any, problems: Problems, default: float | None = None) -> float:
+        """The value a position stands for, the position clamped to the slider's range; not a
+        number: `default` (a value; None: the slider's default position)."""
+        p = number(raw)
+        if p is None:
+            if raw is not None:
+                problems.append(f"{self.label}: {str(raw)[:20]!r} is not a number; using the default")
+            return self.value(self.default) if default is None else default
+        if not self.low <= p <= self.high:
+            clamped = min(max(p, self.low), self.high)
+            problems.append(f"{self.label}: {self._shown(p)} is out of range; using {self.value(clamped):g}")
+            p = clamped
+        return self.value(p)
+
+    def _shown(self, position: float) -> str:
+        try:
+            return f"{_SCALES[self.scale][0](position):.6g}"
+        except OverflowError:
+            return "a huge number"
+
+    def usable(self, v: float | None) -> bool:
+        """Whether `v` has a place on the scale (the scale's own limits, not the slider's range)."""
+        return v is not None and (self.scale == "linear" or v > 0) and (self.scale != "one_minus_log10" or v < 1)
+
+    @property
+    def range_text(self) -> str:
+        return f"{self.value(self.low):g} to {self.value(self.high):g}"
+
+    def from_link(self, params: dict, problems: Problems):
+        if self.id not in params:
+            return MISSING
+        v = link_number(params[self.id])
+        if not self.usable(v):
+            problems.append(f"the link's {self.label.lower()} {params[self.id][:20]!r} is not usable")
+            return MISSING
+        # a value the slider shows (0.9999 may sit a rounding error beyond its end) or the
+        # position beyond the end, for the check to report
+        return self.position(v) if self.value(self.position(v)) == v else self.unclamped_position(v)
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        return [(self.id, link_text(value))]
+
+    def meta(self) -> dict:
+        return {"component": self.component, "scale": self.scale, "symbol": self.symbol}
 
 
 def _log_marks(lo: int, hi: int, every: int = 1) -> dict:
     return {p: f"1e{p}" for p in range(lo, hi + 1, every)}
 
 
+def _slider(sid, label, symbol, low, high, step, default, scale="linear", marks=None, integer=False) -> Slider:
+    return Slider(sid, f"slider-{sid}", "value", True, label=label, symbol=symbol, low=low, high=high, step=step,
+                  default=default, scale=scale, marks=marks or {}, integer=integer)
+
+
+_FRACTION_MARKS = {0: "0", 0.5: "0.5", 0.9: "0.9"}
 SLIDERS: dict[str, Slider] = {
     s.id: s
     for s in (
-        Slider("lr", "Learning rate", "η", -5.0, 1.0, 0.05, -2.0, "log10", _log_marks(-5, 1)),
-        Slider("gamma", "Momentum", "γ", 0.0, 0.99, 0.01, 0.9, marks={0: "0", 0.5: "0.5", 0.9: "0.9"}),
-        Slider("rho", "Decay", "ρ", 0.0, 0.999, 0.001, 0.9, marks={0: "0", 0.5: "0.5", 0.9: "0.9"}),
-        Slider("beta1", "First moment", "β₁", 0.0, 0.99, 0.01, 0.9, marks={0: "0", 0.5: "0.5", 0.9: "0.9"}),
-        Slider("beta2", "Second moment", "β₂", 1.0, 4.0, 0.05, 3.0, "one_minus_log10",
-               {1: "0.9", 2: "0.99", 3: "0.999", 4: "0.9999"}),
-        Slider("eps", "Floor", "ε", -12.0, -1.0, 0.5, -8.0, "log10", _log_marks(-12, -1, 3)),
-        Slider("steps", "Steps", "", 20, 3000, 10, 500, marks={20: "20", 1000: "1000", 2000: "2000", 3000: "3000"}, integer=True),
-        Slider("noise", "Gradient noise", "σ", 0.0, 10.0, 0.1, 0.0, marks={0: "0", 5: "5", 10: "10"}),
-        Slider("batch", "Batch size", "B", 0, 8, 1, 4, "log2", {p: str(2**p) for p in range(9)}, integer=True),
+        _slider("lr", "Learning rate", "η", -5.0, 1.0, 0.05, -2.0, "log10", _log_marks(-5, 1)),
+        _slider("gamma", "Momentum", "γ", 0.0, 0.99, 0.01, 0.9, marks=_FRACTION_MARKS),
+        _slider("rho", "Decay", "ρ", 0.0, 0.999, 0.001, 0.9, marks=_FRACTION_MARKS),
+        _slider("beta1", "First moment", "β₁", 0.0, 0.99, 0.01, 0.9, marks=_FRACTION_MARKS),
+        _slider("beta2", "Second moment", "β₂", 1.0, 4.0, 0.05, 3.0, "one_minus_log10",
+                {1: "0.9", 2: "0.99", 3: "0.999", 4: "0.9999"}),
+        _slider("eps", "Floor", "ε", -12.0, -1.0, 0.5, -8.0, "log10", _log_marks(-12, -1, 3)),
+        _slider("steps", "Steps", "", 20, 3000, 10, 500, marks={20: "20", 1000: "1000", 2000: "2000", 3000: "3000"},
+                integer=True),
+        _slider("noise", "Gradient noise", "σ", 0.0, 10.0, 0.1, 0.0, marks={0: "0", 5: "5", 10: "10"}),
+        _slider("batch", "Batch size", "B", 0, 8, 1, 4, "log2", {p: str(2**p) for p in range(9)}, integer=True),
     )
 }
+HYPERPARAMETER_SLIDERS = ("lr", "gamma", "rho", "beta1", "beta2", "eps")  # shared by the optimizers that have them
 
-HYPERPARAMETER_SLIDERS = ("lr", "gamma", "rho", "beta1", "beta2", "eps")
+
+# -- the other controls ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Overrides(Control):
+    """Per-optimizer hyperparameters, {optimizer: {hyperparameter: value}}: the overrides store,
+    which the browser fills from the per-optimizer inputs. Link: `set=adam.lr:0.05,…`."""
+
+    def check(self, raw: Any, problems: Problems, raced=None) -> dict[str, dict[str, float]]:
+        """The usable overrides of the `raced` optimizers (None: all): an empty input means "use
+        the shared slider"; anything else unusable is reported and dropped."""
+        result: dict[str, dict[str, float]] = {}
+        if raw is None:
+            return result
+        if not isinstance(raw, dict):
+            problems.append("the per-optimizer settings were not readable; using the shared sliders")
+            return result
+        for oid, hps in list(raw.items())[:len(ALL_OPTIMIZERS)]:
+            if not (isinstance(oid, str) and oid in ALL_OPTIMIZERS and isinstance(hps, dict)):
+                problems.append(f"ignored the settings of an unknown optimizer {str(oid)[:20]!r}")
+                continue
+            spec = ALL_OPTIMIZERS[oid]
+            for key, value in list(hps.items())[:len(HYPERPARAMETERS)]:
+                if value is None or value == "":
+                    continue
+                if not (isinstance(key, str) and key in spec.defaults):
+                    problems.append(f"ignored {spec.name}'s {str(key)[:20]!r}: {spec.name} has no such hyperparameter")
+                    continue
+                try:
+                    value = HYPERPARAMETERS[key].check(value, spec.name)
+                except ValueError as err:
+                    problems.append(f"{err}; ignored")
+                    continue
+                if raced is None or oid in raced:  # an extra that is not raced keeps no setting
+                    result.setdefault(oid, {})[key] = value
+        return result
+
+    def from_link(self, params: dict, problems: Problems):
+        if "set" not in params:
+            return MISSING
+        raw: dict[str, dict[str, float]] = {}
+        for item in _id_list(params["set"], 60):
+            name, _, text = item.partition(":")
+            oid, _, key = name.partition(".")
+            v = link_number(text)
+            if oid not in ALL_OPTIMIZERS or key not in ALL_OPTIMIZERS[oid].defaults or v is None:
+                problems.append(f"ignored the link's setting {item[:40]!r}")
+                continue
+            raw.setdefault(oid, {})[key] = v
+        return raw
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        items = [f"{oid}.{k}:{link_text(v)}" for oid, hp in value.items() for k, v in hp.items()]
+        return [("set", ",".join(items))] if items else []
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choices(Control):
+    """A set of ids out of `options` (a checklist), in the options' order. Link: `key=id,id`
+    listing the chosen ones (or, with `complement`, the ones not chosen)."""
+
+    options: tuple
+    default: tuple
+    key: str
+    noun: str
+    complement: bool = False
+
+    def check(self, raw: Any, problems: Problems) -> tuple[str, ...]:
+        if raw is None:
+            return self.default
+        if not isinstance(raw, list):
+            problems.append(f"the {self.noun} were not a list; using the default")
+            return self.default
+        unknown = [v for v in raw if not (isinstance(v, str) and v in self.options)]
+        if unknown:
+            problems.append(f"ignored unknown {self.noun} {', '.join(repr(v)[:30] for v in unknown[:3])}")
+        return tuple(o for o in self.options if o in raw)
+
+    def from_link(self, params: dict, problems: Problems):
+        if self.key not in params:
+            return MISSING
+        named = _id_list(params[self.key])
+        unknown = [n for n in named if n not in self.options]
+        if unknown:
+            problems.append(f"the link names unknown {self.noun} {', '.join(repr(n[:20]) for n in unknown[:3])}; ignored")
+        named = [n for n in named if n in self.options]
+        return [o for o in self.options if o not in named] if self.complement else named
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        listed = [o for o in self.options if o not in value] if self.complement else list(value)
+        return [(self.key, ",".join(listed))] if listed else []
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice(Control):
+    """One id out of the options (a menu or radio items); `options_of` lists them when asked (the
+    surfaces and lessons are known once their modules load). Link: `key=id`, left out at its
+    default."""
+
+    options_of: Callable[[], tuple]
+    default: str | None
+    key: str
+    noun: str
+    omit_default: bool = True  # a link leaves the default out (not the surface: links say what they race)
+
+    @property
+    def options(self) -> tuple:
+        return self.options_of()
+
+    def check(self, raw: Any, problems: Problems):
+        """`raw` if it is one of the options, else the default (None: not chosen, said nothing)."""
+        if raw is None or raw in self.options:
+            return self.default if raw is None else raw
+        problems.append(f"unknown {self.noun} {str(raw)[:40]!r}; using {self.default or 'none'}")
+        return self.default
+
+    def from_link(self, params: dict, problems: Problems):
+        return params.get(self.key, MISSING)
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        return [] if value is None or (self.omit_default and value == self.default) else [(self.key, value)]
+
+
+@dataclass(frozen=True)
+class Seed(Control):
+    """The noise seed, a whole number in [0, 2³¹ − 1] (the seed store; "New noise draw" adds 1)."""
+
+    LIMIT: ClassVar[int] = 2**31 - 1
+
+    def check(self, raw: Any, problems: Problems) -> int:
+        v = number(raw)
+        if v is None or v != int(v) or not 0 <= v <= self.LIMIT:
+            if raw is not None:
+                problems.append(f"the noise seed {str(raw)[:20]!r} is not a whole number from 0 to 2³¹ − 1; using 0")
+            return 0
+        return int(v)
+
+    def from_link(self, params: dict, problems: Problems):
+        if "seed" not in params:
+            return MISSING
+        v = link_number(params["seed"])
+        return params["seed"][:20] if v is None else v  # the check reports it
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        return [("seed", str(value))] if value else []
+
+
+@dataclass(frozen=True)
+class Start(Control):
+    """The start point [x, y] (the start store; a click on the map sets it). One policy
+    everywhere, app, link and command line: a point outside the map is moved onto its edge,
+    and the user is told."""
+
+    def check(self, raw: Any, problems: Problems, domain) -> tuple[float, float] | None:
+        """A start inside `domain`, or None (the surface's own start) when `raw` is missing."""
+        if raw is None:
+            return None
+        if isinstance(raw, (list, tuple)) and len(raw) == 2:
+            x, y = number(raw[0]), number(raw[1])
+            if x is not None and y is not None:
+                (x0, x1), (y0, y1) = domain
+                point = (min(max(x, x0), x1), min(max(y, y0), y1))
+                if point != (x, y):
+                    problems.append(f"the start ({x:g}, {y:g}) is outside the map (x in [{x0:g}, {x1:g}], "
+                                    f"y in [{y0:g}, {y1:g}]); starting at ({point[0]:g}, {point[1]:g})")
+                return point
+        problems.append("the start point was not a pair of numbers; using the surface's start")
+        return None
+
+    def from_link(self, params: dict, problems: Problems):
+        if "x" not in params and "y" not in params:
+            return MISSING
+        x, y = link_number(params.get("x")), link_number(params.get("y"))
+        if x is None or y is None:
+            problems.append("the link's start point is not a pair of numbers")
+            return MISSING
+        return [x, y]
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        return [] if value is None else [("x", link_text(value[0])), ("y", link_text(value[1]))]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Text(Control):
+    """A line of text (the formula box), at most `limit` characters. Link: `key=…`."""
+
+    key: str
+    limit: int
+    default: str
+
+    def check(self, raw: Any, problems: Problems) -> str:
+        return raw[: self.limit] if isinstance(raw, str) and raw.strip() else self.default
+
+    def from_link(self, params: dict, problems: Problems):
+        return params.get(self.key, MISSING)
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        return [(self.key, value)]
+
+
+# The page's choices that are not sliders, and their defaults.
+DEFAULT_SURFACE = "rosenbrock"
+CUSTOM = "custom"  # the surface menu's entry for a typed formula
+DEFAULT_FORMULA = "x^2/4 + y^2 + sin(3*x)*cos(2*y)"
+VIEWS = {"grid": "Side by side", "overlay": "Overlay", "3d": "3-D"}
+
+
+def _surface_ids() -> tuple[str, ...]:
+    from surfaces import SURFACES  # imported when first asked: the catalog builds SymPy expressions
+
+    return (*SURFACES, CUSTOM)
+
+
+def _scenario_ids() -> tuple[str, ...]:
+    from .scenarios import SCENARIOS  # the lessons are race states, which import this module
+
+    return tuple(SCENARIOS)
+
+
+SURFACE = Choice("surface", "surface", "value", True, options_of=_surface_ids, default=DEFAULT_SURFACE,
+                 key="surface", noun="surface", omit_default=False)
+FORMULA = Text("formula", "formula", "value", True, key="f", limit=1000, default=DEFAULT_FORMULA)
+START = Start("start", "start-point", "data", True)
+OVERRIDES = Overrides("overrides", "overrides", "data", True)
+SEED = Seed("seed", "seed", "data", True)
+EXTRAS_CHOICE = Choices("extras", "extras", "value", True, options=tuple(EXTRAS), default=(), key="extras",
+                        noun="extras")
+VISIBLE = Choices("visible", "visible", "value", False, options=tuple(OPTIMIZERS), default=tuple(OPTIMIZERS),
+                  key="hide", noun="optimizers", complement=True)
+VIEW = Choice("view", "view", "value", False, options_of=lambda: tuple(VIEWS), default="grid", key="view",
+              noun="view")
+SCENARIO = Choice("scenario", "scenario", "value", False, options_of=_scenario_ids, default=None, key="scenario",
+                  noun="lesson")
+
+# Every control, in the order the state is checked (the surface first: the start's domain and
+# the learning rate's default are the surface's; the extras before the overrides they allow).
+CONTROLS: dict[str, Control] = {
+    c.id: c
+    for c in (SURFACE, FORMULA, START, *SLIDERS.values(), EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, SCENARIO)
+}
+RACE_CONTROLS = tuple(c for c in CONTROLS.values() if c.race)
+PAGE_CONTROLS = tuple(c for c in CONTROLS.values() if not c.race)  # the link's, not the race's
+
+
+def inputs(controls=RACE_CONTROLS) -> dict[str, Input]:
+    """The controls as a callback's keyword Inputs."""
+    return {c.id: c.as_input() for c in controls}
+
+
+def states(controls=RACE_CONTROLS) -> dict[str, State]:
+    """The controls as a callback's keyword States."""
+    return {c.id: c.as_state() for c in controls}
+
+
+def browser_meta() -> dict:
+    """What the browser needs to know of the controls (race.js reads it from the page)."""
+    return {"sliders": {sid: s.meta() for sid, s in SLIDERS.items()}}
 
 
 # The playback and the views, shared by the app's page and the exported replay (webapp/export).
-VIEWS = {"grid": "Side by side", "overlay": "Overlay", "3d": "3-D"}
 EXPORT_VIEWS = ("grid", "overlay")  # the offline replay has no 3-D view
 SPEEDS = (25, 50, 100, 200, 400, 1000)  # animation steps per second
 DEFAULT_SPEED = 100

@@ -9,9 +9,10 @@ from dash import dcc, html
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
-from .controls import DEFAULT_SPEED, PLAYBACK_BUTTONS, SLIDERS, SPEEDS, VIEWS
+from .controls import (CUSTOM, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, OVERRIDES, PLAYBACK_BUTTONS, SEED, SLIDERS, SPEEDS,
+                       START, VIEWS, browser_meta)
 from .explorer import BAND_COLORS, BANDS
-from .race import CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, KEEPS_OWN
+from .state import KEEPS_OWN
 from .scenarios import SCENARIOS
 from .theme import OPTIMIZER_COLORS
 
@@ -24,10 +25,10 @@ def _slider(slider_id: str) -> html.Div:
         children=[
             html.Label(
                 [html.Span(s.label), html.Span(id=f"{slider_id}-readout", className="readout")],
-                htmlFor=f"slider-{slider_id}",
+                htmlFor=s.component,
             ),
             dcc.Slider(
-                id=f"slider-{slider_id}", min=s.low, max=s.high, step=s.step, value=s.default,
+                id=s.component, min=s.low, max=s.high, step=s.step, value=s.default,
                 marks=s.marks, allow_direct_input=False, updatemode="mouseup",
             ),
         ],
@@ -234,7 +235,7 @@ def build_layout() -> html.Div:
         "ids": list(OPTIMIZERS),
         "names": [o.name for o in OPTIMIZERS.values()],
         "colors": [OPTIMIZER_COLORS[o] for o in OPTIMIZERS],
-        "sliders": {sid: {"scale": s.scale, "symbol": s.symbol} for sid, s in SLIDERS.items()},
+        **browser_meta(),
         # the optimizers whose η the shared slider sets (AdaDelta keeps its own)
         "shared_lr": [o for o in OPTIMIZERS if "lr" not in KEEPS_OWN.get(o, ())],
         # the opt-in extras, raced when ticked (race.js adds them to the figures)
@@ -309,7 +310,9 @@ def build_layout() -> html.Div:
             dcc.Store(id="live-shown"),
             dcc.Store(id="surface-data"),
             dcc.Store(id="race-data"),
-            dcc.Store(id="start-point"),
+            dcc.Store(id=START.component),  # [x, y]; a click on the map sets it (race.js)
+            dcc.Store(id=OVERRIDES.component),  # {optimizer: {hyperparameter: value}}, gathered from the inputs (race.overrides)
+            dcc.Store(id=SEED.component, data=0),  # the noise seed; "New noise draw" adds 1 (race.reseed)
             dcc.Store(id="race-shown"),
         ],
     )

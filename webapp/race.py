@@ -1,154 +1,62 @@
-"""From the controls' values to a race: shared sliders, per-optimizer overrides, one rollout.
-
-Every callback that needs the race (the race itself, the learning-rate explorer, live numbers,
-exports) turns the same untrusted inputs into the same hashable `RaceSpec`, so each worker
-computes a race once and serves the rest from its own read-only cache.
+"""The races a page asks for, computed once per worker: the race of a state (`race_result`), the
+same with every step's state recorded (`race_with_states`, for the live numbers) and the
+learning-rate explorer's sweep (`lr_sweep`). Each is cached on the state's `race_key`, the
+engine's arguments in hashable form, so the race callback, the explorer, the live numbers and
+the exports share one computation.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS, RolloutResult, SweepResult, rollout, sweep
-from surfaces import SURFACES, Surface, surface_from_formula
-from surfaces.formula import normalise_formula
+from optimizers import RolloutResult, SweepResult, rollout, sweep
+from surfaces import SURFACES
 
-from . import validation
-from .controls import HYPERPARAMETER_SLIDERS, SLIDERS
+from .controls import DEFAULT_SURFACE
+from .state import RaceKey, RaceState
 
-# AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
-# the size of its first steps): the shared η and ε sliders leave them alone; the per-optimizer
-# panel can still override them.
-KEEPS_OWN = {"adadelta": {"lr", "eps"}}
 SWEEP_LRS = tuple(np.logspace(-5, 1, 64))  # the explorer's learning rates
-DEFAULT_SURFACE = "rosenbrock"
-CUSTOM = "custom"  # the surface menu's entry for a typed formula
-DEFAULT_FORMULA = "x^2/4 + y^2 + sin(3*x)*cos(2*y)"
 
 
-def surface_for(surface_id, formula, problems: validation.Problems) -> tuple[Surface, str]:
-    """The surface the menu (and, for "custom", the formula box) names, and the normalised
-    formula ("" for a built-in). A custom formula that is not allowed raises ValueError with
-    the reason in plain words; an unknown id falls back to the default surface."""
-    if surface_id == CUSTOM:
-        text = formula if isinstance(formula, str) and formula.strip() else DEFAULT_FORMULA
-        normalised = normalise_formula(text)
-        return surface_from_formula(normalised), normalised
-    return validation.surface_choice(surface_id, problems, DEFAULT_SURFACE), ""
+def race_result(state: RaceState | RaceKey) -> RolloutResult:
+    """The race (cached per worker). A race costs less than the request around it, and the
+    compiled loop releases the GIL, so each request simply runs its own."""
+    return _race(state if isinstance(state, RaceKey) else state.race_key())
 
 
-def race_settings(shared: dict[str, float], overrides: dict[str, dict[str, float]], extras=()) -> dict:
-    """Every raced optimizer's hyperparameters (the nine, then the chosen `extras` in EXTRAS
-    order): a shared slider's value where the optimizer has that hyperparameter (unless it keeps
-    its own), then the optimizer's overrides on top."""
-    settings = {}
-    for oid in [*OPTIMIZERS, *(e for e in EXTRAS if e in extras)]:
-        spec = ALL_OPTIMIZERS[oid]
-        own = KEEPS_OWN.get(oid, set())
-        hp = {k: shared[k] for k in spec.defaults if k in shared and k not in own}
-        hp.update(overrides.get(oid, {}))
-        settings[oid] = hp
-    return settings
+def race_with_states(state: RaceState | RaceKey) -> RolloutResult:
+    """The same race with every step's gradient and state recorded, for the live numbers (asked
+    for only while the equations are on screen, so kept apart from the race's own cache)."""
+    return _race_with_states(state if isinstance(state, RaceKey) else state.race_key())
 
 
-def _freeze(settings: dict) -> tuple:
-    return tuple((oid, tuple(sorted(hp.items()))) for oid, hp in sorted(settings.items()))
-
-
-@dataclass(frozen=True)
-class RaceSpec:
-    """Everything that determines a race, validated and hashable."""
-
-    surface_id: str
-    formula: str  # the normalised formula of a custom surface, "" for a built-in
-    start: tuple[float, float]
-    settings: tuple  # frozen {optimizer: {hyperparameter: value}}
-    steps: int
-    noise: float
-    batch_size: int
-    seed: int
-
-    @property
-    def surface(self) -> Surface:
-        return surface_from_formula(self.formula) if self.formula else SURFACES[self.surface_id]
-
-    def settings_dict(self) -> dict:
-        return {oid: dict(hp) for oid, hp in self.settings}
-
-    @property
-    def ids(self) -> list[str]:
-        """The raced optimizers in race order: the nine, then the chosen extras."""
-        raced = {oid for oid, _ in self.settings}
-        return [oid for oid in ALL_OPTIMIZERS if oid in raced]
-
-    @property
-    def extras(self) -> tuple[str, ...]:
-        return tuple(oid for oid in self.ids if oid in EXTRAS)
-
-
-def race_spec(surface_id, formula, start, positions, override_ids, override_values, seed,
-              problems: validation.Problems, extras=None) -> RaceSpec:
-    """The race the controls describe. `positions` are the sliders' positions in SLIDERS order;
-    `extras` the ticked opt-in optimizers (None: none); anything unusable is replaced or dropped
-    (and said in `problems`); a custom formula that is not allowed raises ValueError."""
-    surface, formula = surface_for(surface_id, formula, problems)
-    positions = list(positions) + [None] * (len(SLIDERS) - len(positions))
-    values = {sid: validation.slider_value(sid, pos, problems) for sid, pos in zip(SLIDERS, positions)}
-    overrides = validation.overrides(validation.override_entries(override_ids, override_values), problems)
-    shared = {k: values[k] for k in HYPERPARAMETER_SLIDERS}
-    return RaceSpec(
-        surface.id,
-        formula,
-        validation.start_point(start, surface, problems),
-        _freeze(race_settings(shared, overrides, validation.extras_choice(extras, problems))),
-        values["steps"],
-        values["noise"],
-        values["batch"],
-        validation.seed_value(seed, problems),
-    )
-
-
-def _arguments(spec: RaceSpec, record_states: bool) -> dict:
-    """`rollout`'s keyword arguments for the race `spec` describes."""
-    return dict(surface=spec.surface, start=spec.start, steps=spec.steps, settings=spec.settings_dict(),
-                optimizers=spec.ids, noise=spec.noise, batch_size=spec.batch_size, seed=spec.seed, record_states=record_states)
+def lr_sweep(state: RaceState | RaceKey) -> SweepResult:
+    """Final losses over the explorer's learning rates with everything else as in the race. The
+    race's learning rates do not matter here, so a learning-rate change hits the cache."""
+    key = state if isinstance(state, RaceKey) else state.race_key()
+    settings = tuple((oid, tuple((k, v) for k, v in hp if k != "lr")) for oid, hp in key.settings)
+    return _lr_sweep(key._replace(settings=settings))
 
 
 @lru_cache(maxsize=32)
-def race_result(spec: RaceSpec) -> RolloutResult:
-    """The race (cached per worker). A race of 3000 steps takes a few milliseconds, less than
-    the request around it, and the compiled loop releases the GIL, so each request simply runs
-    its own."""
-    return rollout(**_arguments(spec, False))
+def _race(key: RaceKey) -> RolloutResult:
+    return rollout(**key.rollout_arguments())
 
 
 @lru_cache(maxsize=8)
-def race_with_states(spec: RaceSpec) -> RolloutResult:
-    """The same race with every step's gradient and state recorded, for the live numbers (asked
-    for only while the equations are on screen, so kept apart from the race's own cache)."""
-    return rollout(**_arguments(spec, True))
+def _race_with_states(key: RaceKey) -> RolloutResult:
+    return rollout(**key.rollout_arguments(record_states=True))
 
 
 @lru_cache(maxsize=16)
-def _lr_sweep(spec: RaceSpec) -> SweepResult:
-    return sweep(
-        spec.surface, start=spec.start, steps=spec.steps, param="lr", values=SWEEP_LRS,
-        settings=spec.settings_dict(), optimizers=spec.ids, noise=spec.noise, batch_size=spec.batch_size,
-        seed=spec.seed,
-    )
-
-
-def lr_sweep(spec: RaceSpec) -> SweepResult:
-    """Final losses over the explorer's learning rates with everything else as in `spec`. The
-    learning rates themselves do not matter here, so a learning-rate change hits the cache."""
-    settings = {oid: {k: v for k, v in hp.items() if k != "lr"} for oid, hp in spec.settings_dict().items()}
-    return _lr_sweep(RaceSpec(spec.surface_id, spec.formula, spec.start, _freeze(settings), spec.steps,
-                              spec.noise, spec.batch_size, spec.seed))
+def _lr_sweep(key: RaceKey) -> SweepResult:
+    arguments = key.rollout_arguments()
+    del arguments["record_states"]
+    return sweep(param="lr", values=SWEEP_LRS, **arguments)
 
 
 def warm_up() -> None:

@@ -1,50 +1,153 @@
-"""The whole race as a URL query: surface, start, every slider, overrides, hidden optimizers,
-the raced extras, view, scenario and noise seed (the animation step is kept by the browser, see race.js).
+"""The race state: the one checked record of a race and of the page's controls around it.
 
-A shared link reproduces the race exactly. The query is untrusted: unknown keys are ignored,
-bad values are reported and replaced, numbers are clamped to the controls' ranges.
+`parse(raw)` checks untrusted raw control values (keyed by control id, webapp/controls.py)
+into a `RaceState` and says what it changed; the app's callbacks, the link (`decode`) and the
+command line (webapp/export) all go through it, so a value has one policy everywhere. From the
+state come the controls' values (`controls`, for setting the page), the link (`encode`), and
+the race itself: `race_key` is the engine's arguments in hashable form, the cache key.
+
+A link is the state as a URL query: unknown keys are ignored, bad values are reported and
+replaced, numbers are clamped to the controls' ranges (the animation step is the browser's,
+see race.js).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
-from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
-from surfaces import SURFACES
+from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
+from surfaces import SURFACES, Surface, surface_from_formula
+from surfaces.formula import normalise_formula
 
-from .controls import SLIDERS, VIEWS
-from .race import CUSTOM, DEFAULT_FORMULA, surface_for
+from .controls import (CONTROLS, CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, EXTRAS_CHOICE, FORMULA, HYPERPARAMETER_SLIDERS,
+                       MISSING, OVERRIDES, SCENARIO, SEED, SLIDERS, START, SURFACE, VIEW, VIEWS, VISIBLE, Problems)
 
 MAX_QUERY = 4000
+# AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
+# the size of its first steps): the shared η and ε sliders leave them alone; the per-optimizer
+# settings can still override them.
+KEEPS_OWN = {"adadelta": {"lr", "eps"}}
+
+__all__ = ["RaceState", "RaceKey", "parse", "encode", "decode", "surface_for", "race_settings", "KEEPS_OWN",
+           "VIEWS", "Problems"]
+
+
+def surface_for(surface_id: str, formula: str) -> tuple[Surface, str]:
+    """The surface an id names (for CUSTOM, the typed formula's) and the normalised formula ("" for
+    a built-in). A formula that is not allowed raises ValueError with the reason in plain words."""
+    if surface_id == CUSTOM:
+        normalised = normalise_formula(formula if isinstance(formula, str) and formula.strip() else DEFAULT_FORMULA)
+        return surface_from_formula(normalised), normalised
+    return SURFACES[surface_id], ""
+
+
+def race_settings(shared: Mapping[str, float], overrides: Mapping[str, Mapping[str, float]], extras=()) -> dict:
+    """Every raced optimizer's hyperparameters (the nine, then the chosen `extras` in EXTRAS
+    order): a shared slider's value where the optimizer has that hyperparameter (unless it keeps
+    its own), then the optimizer's overrides on top."""
+    settings = {}
+    for oid in [*OPTIMIZERS, *(e for e in EXTRAS if e in extras)]:
+        own = KEEPS_OWN.get(oid, set())
+        hp = {k: shared[k] for k in ALL_OPTIMIZERS[oid].defaults if k in shared and k not in own}
+        hp.update(overrides.get(oid, {}))
+        settings[oid] = hp
+    return settings
+
+
+class RaceKey(NamedTuple):
+    """The engine's arguments for a race, hashable: the cache key of a race."""
+
+    surface_id: str
+    formula: str  # the normalised formula of a custom surface, "" for a built-in
+    start: tuple[float, float]
+    settings: tuple  # ((optimizer, ((hyperparameter, value), …)), …) in race order
+    steps: int
+    noise: float
+    batch_size: int
+    seed: int
+
+    @property
+    def surface(self) -> Surface:
+        return surface_for(self.surface_id, self.formula)[0]
+
+    @property
+    def ids(self) -> list[str]:
+        """The raced optimizers in race order: the nine, then the chosen extras."""
+        return [oid for oid, _ in self.settings]
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        return tuple(oid for oid in self.ids if oid in EXTRAS)
+
+    def settings_dict(self) -> dict:
+        return {oid: dict(hp) for oid, hp in self.settings}
+
+    def rollout_arguments(self, record_states: bool = False) -> dict:
+        """`optimizers.rollout`'s keyword arguments."""
+        return dict(surface=self.surface, start=self.start, steps=self.steps, settings=self.settings_dict(),
+                    optimizers=self.ids, noise=self.noise, batch_size=self.batch_size, seed=self.seed,
+                    record_states=record_states)
 
 
 @dataclass(frozen=True)
 class RaceState:
+    """A race and the page around it. Written by hand (a lesson), a field may be left out: a
+    missing slider value is the slider's default (the learning rate's, the surface's own), a
+    missing start the surface's. `parse` gives every field."""
+
     surface: str
-    start: tuple[float, float] | None = None  # None: the surface's own start
-    values: dict = field(default_factory=dict)  # slider id → value (not position); missing: default
+    start: tuple[float, float] | None = None
+    values: dict = field(default_factory=dict)  # slider id → value (not position)
     overrides: dict = field(default_factory=dict)  # optimizer id → {hyperparameter: value}
     hidden: tuple[str, ...] = ()
     view: str = "grid"
     scenario: str | None = None
     seed: int = 0
-    formula: str = ""  # the typed formula when surface is "custom"
+    formula: str = ""  # the typed formula when surface is CUSTOM
     extras: tuple[str, ...] = ()  # the opt-in extras raced besides the nine, in EXTRAS order
 
-    def positions(self) -> dict[str, float]:
-        """Every slider's position: the value's, clamped, or the default position (for the
-        learning rate, the surface's own; a custom formula that is not allowed raises ValueError)."""
-        out = {}
-        for sid, slider in SLIDERS.items():
-            if sid in self.values:
-                out[sid] = slider.position(self.values[sid])
-            elif sid == "lr":
-                out[sid] = slider.position(surface_for(self.surface, self.formula, [])[0].lr)
-            else:
-                out[sid] = slider.default
-        return out
+    @property
+    def surface_model(self) -> Surface:
+        """The Surface (ValueError for a typed formula that is not allowed)."""
+        return surface_for(self.surface, self.formula)[0]
+
+    def value(self, slider_id: str) -> float:
+        """A slider's value: the state's, or the default (the learning rate's is the surface's)."""
+        if slider_id in self.values:
+            return self.values[slider_id]
+        if slider_id == "lr":
+            return self.surface_model.lr
+        slider = SLIDERS[slider_id]
+        return slider.value(slider.default)
+
+    def controls(self) -> dict[str, Any]:
+        """Every control's raw value (a slider's position) that shows this state: what sets the
+        page, and what `parse` reads back."""
+        surface = self.surface_model
+        raw = {sid: s.position(self.value(sid)) for sid, s in SLIDERS.items()}
+        raw.update(
+            surface=self.surface, formula=self.formula or DEFAULT_FORMULA, start=list(self.start or surface.start),
+            extras=list(self.extras), overrides={oid: dict(hp) for oid, hp in self.overrides.items()},
+            seed=self.seed, visible=[o for o in OPTIMIZERS if o not in self.hidden], view=self.view,
+            scenario=self.scenario,
+        )
+        return raw
+
+    def complete(self) -> "RaceState":
+        """The same state with every field given, as `parse` gives it (a lesson as it is raced)."""
+        return parse(self.controls())[0]
+
+    def race_key(self) -> RaceKey:
+        shared = {k: self.value(k) for k in HYPERPARAMETER_SLIDERS}
+        settings = race_settings(shared, self.overrides, self.extras)
+        return RaceKey(
+            self.surface, normalise_formula(self.formula) if self.surface == CUSTOM else "",
+            tuple(self.start or self.surface_model.start),
+            tuple((oid, tuple(sorted(hp.items()))) for oid, hp in settings.items()),
+            int(self.value("steps")), float(self.value("noise")), int(self.value("batch")), self.seed,
+        )
 
     def with_surface(self, surface_id: str) -> "RaceState":
         """The same settings on another surface, with that surface's start and learning rate:
@@ -54,53 +157,55 @@ class RaceState:
         return replace(self, surface=surface_id, start=None, values=values, overrides=overrides, scenario=None)
 
 
-def _fmt(v: float) -> str:
-    """`v` as short as it reads back exactly: 6 significant digits when those give the very same
-    float (every slider value, 0.001, -1.3141), else Python's shortest round-trip repr (a clicked
-    or tuned value such as 0.0015283067326587688), so a link reruns the race bit for bit."""
-    short = f"{v:.6g}"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return short if int(float(short)) == v else str(v)
-    v = float(v)
-    return short if float(short) == v and math.copysign(1.0, float(short)) == math.copysign(1.0, v) else repr(v)
+def parse(raw: Mapping[str, Any], problems: Problems | None = None) -> tuple[RaceState, Problems]:
+    """The state that raw control values (untrusted JSON, keyed by control id; a missing key is
+    the control's default) describe, and what had to be changed or ignored, in plain words. A
+    typed formula that is not allowed raises ValueError with the reason."""
+    problems = Problems() if problems is None else problems
+    raw = raw if isinstance(raw, Mapping) else {}
+    surface_id = SURFACE.check(raw.get("surface"), problems)
+    formula = FORMULA.check(raw.get("formula"), problems) if surface_id == CUSTOM else ""
+    surface, formula = surface_for(surface_id, formula)
+    extras = EXTRAS_CHOICE.check(raw.get("extras"), problems)
+    values = {sid: s.check(raw.get(sid), problems, surface.lr if sid == "lr" else None) for sid, s in SLIDERS.items()}
+    state = RaceState(
+        surface=surface_id,
+        start=START.check(raw.get("start"), problems, surface.domain) or surface.start,
+        values=values,
+        overrides=OVERRIDES.check(raw.get("overrides"), problems, {*OPTIMIZERS, *extras}),
+        hidden=tuple(o for o in OPTIMIZERS if o not in VISIBLE.check(raw.get("visible"), problems)),
+        view=VIEW.check(raw.get("view"), problems),
+        scenario=SCENARIO.check(raw.get("scenario"), problems),
+        seed=SEED.check(raw.get("seed"), problems),
+        formula=formula,
+        extras=extras,
+    )
+    return state, problems
 
 
 def encode(state: RaceState) -> str:
-    """The query string (with its leading '?') for a state."""
-    q: list[tuple[str, str]] = [("surface", state.surface)]
-    if state.surface == CUSTOM:
-        q.append(("f", state.formula or DEFAULT_FORMULA))
-    if state.scenario:
-        q.append(("scenario", state.scenario))
-    if state.start is not None:
-        q += [("x", _fmt(state.start[0])), ("y", _fmt(state.start[1]))]
-    q += [(sid, _fmt(state.values[sid])) for sid in SLIDERS if sid in state.values]
-    over = [f"{oid}.{k}:{_fmt(v)}" for oid, hp in state.overrides.items() for k, v in hp.items()]
-    if over:
-        q.append(("set", ",".join(over)))
-    if state.hidden:
-        q.append(("hide", ",".join(state.hidden)))
-    if state.extras:
-        q.append(("extras", ",".join(state.extras)))
-    if state.view != "grid":
-        q.append(("view", state.view))
-    if state.seed:
-        q.append(("seed", str(state.seed)))
-    return "?" + urlencode(q, safe=",:.^*()")
+    """The link's query string (with its leading '?') for a state."""
+    values = {
+        "surface": state.surface, "formula": state.formula or DEFAULT_FORMULA, "start": state.start,
+        **state.values, "extras": state.extras, "overrides": state.overrides, "seed": state.seed,
+        "visible": tuple(o for o in OPTIMIZERS if o not in state.hidden), "view": state.view,
+        "scenario": state.scenario,
+    }
+    query = []
+    for cid, control in CONTROLS.items():
+        if cid == "formula" and state.surface != CUSTOM:
+            continue
+        if cid in values and (cid not in SLIDERS or cid in state.values):
+            query += control.to_link(values[cid])
+    return "?" + urlencode(query, safe=",:.^*()")
 
 
-def _float(text: str) -> float | None:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def decode(search: str | None, default_surface: str, problems: list[str],
-           scenarios: dict[str, RaceState] | None = None) -> RaceState:
-    """The state a query describes; anything unreadable is reported and left at its default.
-    A link that names only a scenario (as `?scenario=…`) opens that lesson as written."""
+def decode(search: str | None, default_surface: str = DEFAULT_SURFACE, problems: Problems | None = None,
+           scenarios: Mapping[str, RaceState] | None = None) -> RaceState:
+    """The state a link's query describes (through `parse`); anything unreadable is reported in
+    `problems` and left at its default. A link that names only a lesson (`?scenario=…`) opens
+    it as written. A typed formula that is not allowed raises ValueError."""
+    problems = Problems() if problems is None else problems
     search = search if isinstance(search, str) else ""
     if len(search) > MAX_QUERY:
         problems.append("the link is too long; it was ignored")
@@ -108,56 +213,13 @@ def decode(search: str | None, default_surface: str, problems: list[str],
     params = dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
     if scenarios and params.get("scenario") in scenarios and set(params) <= {"scenario", "surface"}:
         return scenarios[params["scenario"]]
-    surface = params.get("surface", default_surface)
-    if surface not in SURFACES and surface != CUSTOM:
-        problems.append(f"the link names an unknown surface {surface[:40]!r}")
-        surface = default_surface
-    formula = params.get("f", DEFAULT_FORMULA)[:1000] if surface == CUSTOM else ""
-    start = None
-    if "x" in params or "y" in params:
-        x, y = _float(params.get("x")), _float(params.get("y"))
-        if x is None or y is None:
-            problems.append("the link's start point is not a pair of numbers")
-        else:
-            start = (x, y)  # clamped into the surface's domain when the race is built
-    values = {}
-    for sid, slider in SLIDERS.items():
-        if sid in params:
-            v = _float(params[sid])
-            if v is None or (slider.scale != "linear" and v <= 0) or (slider.scale == "one_minus_log10" and v >= 1):
-                problems.append(f"the link's {slider.label.lower()} {params[sid][:20]!r} is not usable")
-                continue
-            values[sid] = slider.value(slider.position(v))  # clamped to what the slider can show
-            if values[sid] != v and not slider.low <= slider.unclamped_position(v) <= slider.high:
-                problems.append(f"the link's {slider.label.lower()} {params[sid][:20]!r} is out of range; "
-                                f"using {values[sid]:g}")
-    named = [e for e in params.get("extras", "").split(",")[:20] if e]
-    unknown = [e for e in named if e not in EXTRAS]
-    if unknown:
-        problems.append(f"the link names unknown extras {', '.join(repr(e[:20]) for e in unknown[:3])}; ignored")
-    extras = tuple(e for e in EXTRAS if e in named)
-    raced = {*OPTIMIZERS, *extras}
-    overrides: dict[str, dict[str, float]] = {}
-    for item in filter(None, params.get("set", "").split(",")[:60]):
-        name, _, text = item.partition(":")
-        oid, _, key = name.partition(".")
-        v = _float(text)
-        if oid not in raced or key not in ALL_OPTIMIZERS[oid].defaults or v is None:
-            problems.append(f"ignored the link's setting {item[:40]!r}")
-            continue
-        try:
-            overrides.setdefault(oid, {})[key] = HYPERPARAMETERS[key].check(v, ALL_OPTIMIZERS[oid].name)
-        except ValueError as err:
-            problems.append(str(err))
-    hidden = tuple(o for o in OPTIMIZERS if o in params.get("hide", "").split(","))
-    view = params.get("view", "grid")
-    if view not in VIEWS:
-        problems.append(f"unknown view {view[:20]!r}")
-        view = "grid"
-    seed_value = _float(params.get("seed", "0"))
-    seed = int(seed_value) if seed_value is not None and 0 <= seed_value < 2**31 else 0
-    if "seed" in params and seed != seed_value:
-        problems.append(f"the link's noise seed {params['seed'][:20]!r} is not a whole number from 0 to 2³¹ − 1; "
-                        "using 0")
-    scenario = params.get("scenario")
-    return RaceState(surface, start, values, overrides, hidden, view, scenario, seed, formula, extras)
+    raw: dict[str, Any] = {"surface": default_surface}
+    for cid, control in CONTROLS.items():
+        value = control.from_link(params, problems)
+        if value is not MISSING:
+            raw[cid] = value
+    state = parse(raw, problems)[0]
+    for oid, hps in raw.get("overrides", {}).items():
+        if oid in EXTRAS and oid not in state.extras:
+            problems += [f"ignored the link's setting {oid}.{key}: {ALL_OPTIMIZERS[oid].name} is not raced" for key in hps]
+    return state

@@ -5,14 +5,15 @@ Bad arguments exit with code 2 and a plain message, as argparse's own do."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
-from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, MAX_STEPS, OPTIMIZERS, rollout
-from surfaces import SURFACES, get_surface
+from optimizers import EXTRAS, HYPERPARAMETERS, OPTIMIZERS, rollout
+from surfaces import SURFACES
 
-from ..controls import EXPORT_VIEWS, HYPERPARAMETER_SLIDERS
-from ..race import race_settings
+from ..controls import EXPORT_VIEWS, HYPERPARAMETER_SLIDERS, SLIDERS, Problems
+from ..state import RaceState, parse
 from .formats import HP_SYMBOLS, race_csv, race_html, race_json
 
 FORMATS = {"html": race_html, "csv": race_csv, "json": race_json}
@@ -33,6 +34,23 @@ def _override(text: str) -> tuple[str, str, float]:
     return oid, key.strip(), number
 
 
+def _slider_value(slider_id: str):
+    """An argparse type: a number the slider's scale can hold (a value beyond the slider's ends
+    is then moved onto them, with a note, as in the app)."""
+    slider = SLIDERS[slider_id]
+
+    def read(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not slider.usable(value) or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a usable {slider.label.lower()}")
+        return value
+
+    return read
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m webapp.export",
@@ -45,17 +63,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--surface", default="rosenbrock", choices=list(SURFACES), metavar="ID",
                    help=f"surface: {', '.join(SURFACES)} (default rosenbrock)")
-    p.add_argument("--lr", type=float, help="shared learning rate η (default: the surface's)")
+    p.add_argument("--lr", type=_slider_value("lr"),
+                   help=f"shared learning rate η, {SLIDERS['lr'].range_text} (default: the surface's)")
     for key in SHARED:
         default = next(o.defaults[key] for o in OPTIMIZERS.values() if key in o.defaults)
-        p.add_argument(f"--{key}", type=float,
-                       help=f"shared {HP_SYMBOLS[key]}, {HYPERPARAMETERS[key].label} (default {default:g})")
+        p.add_argument(f"--{key}", type=_slider_value(key), help=f"shared {HP_SYMBOLS[key]}, "
+                       f"{HYPERPARAMETERS[key].label}, {SLIDERS[key].range_text} (default {default:g})")
     p.add_argument("--set", dest="overrides", metavar="OPT.HP=VALUE", type=_override, action="append",
                    default=[], help="override one optimizer's hyperparameter, e.g. adam.lr=0.05, or a raced "
                    "extra's own, e.g. adamw.weight_decay=0.1 (repeatable)")
-    p.add_argument("--steps", type=int, default=500, help="number of steps (default 500)")
-    p.add_argument("--noise", type=float, default=0.0, help="gradient noise σ (default 0)")
-    p.add_argument("--batch-size", type=int, default=16, help="mini-batch size B (default 16)")
+    p.add_argument("--steps", type=_slider_value("steps"), default=500,
+                   help=f"number of steps, {SLIDERS['steps'].range_text} (default 500)")
+    p.add_argument("--noise", type=_slider_value("noise"), default=0.0,
+                   help=f"gradient noise σ, {SLIDERS['noise'].range_text} (default 0)")
+    p.add_argument("--batch-size", type=_slider_value("batch"), default=16,
+                   help=f"mini-batch size B, {SLIDERS['batch'].range_text} (default 16)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--hide", metavar="ID[,ID...]", action="append", default=[],
                    help="leave optimizers out of the file, as the app's checklist hides them "
@@ -79,68 +101,64 @@ def _format_of(args) -> str:
     return {"htm": "html", "html": "html", "csv": "csv", "json": "json"}.get(suffix, "html")
 
 
-# -- the checks: parsed arguments → the race -----------------------------------------------------
-# Everything the command line checks beyond argparse's types happens in race_arguments and the
-# helper above it; the values' ranges (hyperparameters, noise, batch size) are rollout's to check.
-def _ids(items: list[str], flag: str, what: str, allowed) -> list[str]:
-    """The ids of a comma-separated, repeatable option, each one of `allowed`."""
-    ids = [oid.strip() for item in items for oid in item.split(",") if oid.strip()]
-    unknown = [oid for oid in ids if oid not in allowed]
+# -- parsed arguments → the race --------------------------------------------------------------------
+# The arguments are the app's controls by other means: they go through the same check as the
+# page's values and a link's (webapp.state.parse), so a value out of a slider's range or a start
+# off the map is handled exactly as in the app, and said (on standard error).
+def _ids(items: list[str]) -> list[str]:
+    return [oid.strip() for item in items for oid in item.split(",") if oid.strip()]
+
+
+def race_state(args, problems: Problems) -> RaceState:
+    """The race state the parsed arguments describe (what had to change is added to `problems`);
+    ValueError for a --set of an extra that is not raced."""
+    raw = {"surface": args.surface, "extras": _ids(args.extras), "seed": args.seed,
+           "visible": [o for o in OPTIMIZERS if o not in _ids(args.hide)]}
+    unknown = [o for o in _ids(args.hide) if o not in OPTIMIZERS]
     if unknown:
-        raise ValueError(f"{flag} names an unknown {what} {unknown[0]!r}; choose from: {', '.join(allowed)}")
-    return ids
-
-
-def race_arguments(args) -> dict:
-    """`rollout`'s keyword arguments for the race the parsed arguments describe: the nine but the
-    hidden ones, then the named extras (in EXTRAS order). ValueError for bad values."""
-    surface = get_surface(args.surface)
-    shared = {"lr": surface.lr if args.lr is None else args.lr}
-    shared.update({k: getattr(args, k) for k in SHARED if getattr(args, k) is not None})
-    extras = _ids(args.extras, "--extras", "extra", EXTRAS)
+        problems.append(f"--hide: ignored unknown optimizers {', '.join(map(repr, unknown[:3]))}; "
+                        f"choose from: {', '.join(OPTIMIZERS)}")
+    values = {"lr": args.lr, **{k: getattr(args, k) for k in SHARED}, "steps": args.steps, "noise": args.noise,
+              "batch": args.batch_size}
+    for sid, value in values.items():
+        if value is not None:
+            raw[sid] = SLIDERS[sid].unclamped_position(value)  # positive by the arguments' types
+    if args.start is not None:
+        raw["start"] = list(args.start)
     overrides: dict[str, dict[str, float]] = {}
     for oid, key, value in args.overrides:
-        if oid not in ALL_OPTIMIZERS:
-            raise ValueError(f"--set names an unknown optimizer {oid!r}; choose from: {', '.join(OPTIMIZERS)} "
-                             f"(or a raced extra: {', '.join(EXTRAS)})")
-        if oid in EXTRAS and oid not in extras:  # else race_settings would drop it without a word
+        if oid in EXTRAS and oid not in raw["extras"]:  # the app would drop it without a word
             raise ValueError(f"--set names {oid!r}, an extra that is not raced: add --extras {oid}")
         overrides.setdefault(oid, {})[key] = value
-    if not 1 <= args.steps <= MAX_STEPS:
-        raise ValueError(f"--steps must be between 1 and {MAX_STEPS}, not {args.steps}")
-    start = surface.start if args.start is None else tuple(args.start)
-    (x0, x1), (y0, y1) = surface.domain
-    if not (x0 <= start[0] <= x1 and y0 <= start[1] <= y1):
-        raise ValueError(f"--start {start[0]:g} {start[1]:g} is outside the map of {surface.name}: "
-                         f"x in [{x0:g}, {x1:g}], y in [{y0:g}, {y1:g}]")
-    hidden = _ids(args.hide, "--hide", "optimizer", OPTIMIZERS)
-    settings = race_settings(shared, overrides, extras)  # the nine, then the extras, in race order
-    shown = [oid for oid in settings if oid not in hidden]
+    raw["overrides"] = overrides
+    return parse(raw, problems)[0]
+
+
+def export(args, problems: Problems | None = None) -> tuple[str, str]:
+    """(text, format) of the race the parsed arguments describe; ValueError when there is nothing
+    to race."""
+    state = race_state(args, Problems() if problems is None else problems)
+    shown = [o for o in OPTIMIZERS if o not in state.hidden] + list(state.extras)
     if not shown:
         raise ValueError("--hide leaves no optimizer to race")
-    # the race of the shown ones alone is the full race without the hidden rows (RolloutResult.only)
-    return dict(surface=surface, start=start, steps=args.steps, settings=settings, optimizers=shown,
-                noise=args.noise, batch_size=args.batch_size, seed=args.seed)
-
-
-# -- running ---------------------------------------------------------------------------------------
-def export(args) -> tuple[str, str]:
-    """(text, format) of the race the parsed arguments describe; ValueError for bad values."""
-    race = race_arguments(args)
-    result = rollout(**race)
+    # the full race without the hidden rows is the race of the shown ones (RolloutResult.only)
+    result, surface = rollout(**state.race_key().rollout_arguments()).only(shown), state.surface_model
     fmt = _format_of(args)
     if fmt == "html":
-        return race_html(result, race["surface"], view=args.view, title=args.title), fmt
-    return FORMATS[fmt](result, race["surface"]), fmt
+        return race_html(result, surface, view=args.view, title=args.title), fmt
+    return FORMATS[fmt](result, surface), fmt
 
 
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # bad arguments: usage and exit code 2
+    problems = Problems()
     try:
-        text, fmt = export(args)
+        text, fmt = export(args, problems)
     except ValueError as err:
         parser.exit(2, f"{parser.prog}: error: {err}\n")
+    for problem in problems:
+        print(f"{parser.prog}: note: {problem}", file=sys.stderr)
     output = args.output or f"optimizer-race-{args.surface}.{fmt}"
     if output == "-":
         sys.stdout.write(text)
