@@ -18,7 +18,8 @@ from .rules import Rule
 @dataclass(frozen=True)
 class Hyperparameter:
     key: str
-    symbol: str  # as shown in the app (LaTeX)
+    symbol: str  # as the app's formulas show it (LaTeX)
+    text: str  # the same as plain text, for sliders, files and the command line
     label: str
     low: float
     high: float
@@ -51,14 +52,14 @@ _INF = math.inf
 HYPERPARAMETERS: dict[str, Hyperparameter] = {
     h.key: h
     for h in (
-        Hyperparameter("lr", r"\eta", "learning rate", 0.0, _INF, False, False),
-        Hyperparameter("gamma", r"\gamma", "momentum", 0.0, 1.0, True, False),
-        Hyperparameter("rho", r"\rho", "decay of the squared-gradient average", 0.0, 1.0, True, False),
-        Hyperparameter("beta1", r"\beta_1", "decay of the first moment", 0.0, 1.0, True, False),
-        Hyperparameter("beta2", r"\beta_2", "decay of the second moment", 0.0, 1.0, True, False),
-        Hyperparameter("eps", r"\varepsilon", "numerical floor", 0.0, _INF, False, False),
-        Hyperparameter("weight_decay", r"\lambda", "decoupled weight decay", 0.0, _INF, True, False),
-        Hyperparameter("momentum_decay", r"\psi", "warm-up rate of the momentum schedule", 0.0, _INF, True, False),
+        Hyperparameter("lr", r"\eta", "η", "learning rate", 0.0, _INF, False, False),
+        Hyperparameter("gamma", r"\gamma", "γ", "momentum", 0.0, 1.0, True, False),
+        Hyperparameter("rho", r"\rho", "ρ", "decay of the squared-gradient average", 0.0, 1.0, True, False),
+        Hyperparameter("beta1", r"\beta_1", "β₁", "decay of the first moment", 0.0, 1.0, True, False),
+        Hyperparameter("beta2", r"\beta_2", "β₂", "decay of the second moment", 0.0, 1.0, True, False),
+        Hyperparameter("eps", r"\varepsilon", "ε", "numerical floor", 0.0, _INF, False, False),
+        Hyperparameter("weight_decay", r"\lambda", "λ", "decoupled weight decay", 0.0, _INF, True, False),
+        Hyperparameter("momentum_decay", r"\psi", "ψ", "warm-up rate of the momentum schedule", 0.0, _INF, True, False),
     )
 }
 

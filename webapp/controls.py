@@ -168,6 +168,8 @@ def _log_marks(lo: int, hi: int, every: int = 1) -> dict:
 
 
 def _slider(sid, label, symbol, low, high, step, default, scale="linear", marks=None, integer=False) -> Slider:
+    """A slider; a hyperparameter's symbol is the registry's (`symbol` None)."""
+    symbol = HYPERPARAMETERS[sid].text if symbol is None else symbol
     return Slider(sid, f"slider-{sid}", "value", True, label=label, symbol=symbol, low=low, high=high, step=step,
                   default=default, scale=scale, marks=marks or {}, integer=integer)
 
@@ -176,13 +178,13 @@ _FRACTION_MARKS = {0: "0", 0.5: "0.5", 0.9: "0.9"}
 SLIDERS: dict[str, Slider] = {
     s.id: s
     for s in (
-        _slider("lr", "Learning rate", "η", -5.0, 1.0, 0.05, -2.0, "log10", _log_marks(-5, 1)),
-        _slider("gamma", "Momentum", "γ", 0.0, 0.99, 0.01, 0.9, marks=_FRACTION_MARKS),
-        _slider("rho", "Decay", "ρ", 0.0, 0.999, 0.001, 0.9, marks=_FRACTION_MARKS),
-        _slider("beta1", "First moment", "β₁", 0.0, 0.99, 0.01, 0.9, marks=_FRACTION_MARKS),
-        _slider("beta2", "Second moment", "β₂", 1.0, 4.0, 0.05, 3.0, "one_minus_log10",
+        _slider("lr", "Learning rate", None, -5.0, 1.0, 0.05, -2.0, "log10", _log_marks(-5, 1)),
+        _slider("gamma", "Momentum", None, 0.0, 0.99, 0.01, 0.9, marks=_FRACTION_MARKS),
+        _slider("rho", "Decay", None, 0.0, 0.999, 0.001, 0.9, marks=_FRACTION_MARKS),
+        _slider("beta1", "First moment", None, 0.0, 0.99, 0.01, 0.9, marks=_FRACTION_MARKS),
+        _slider("beta2", "Second moment", None, 1.0, 4.0, 0.05, 3.0, "one_minus_log10",
                 {1: "0.9", 2: "0.99", 3: "0.999", 4: "0.9999"}),
-        _slider("eps", "Floor", "ε", -12.0, -1.0, 0.5, -8.0, "log10", _log_marks(-12, -1, 3)),
+        _slider("eps", "Floor", None, -12.0, -1.0, 0.5, -8.0, "log10", _log_marks(-12, -1, 3)),
         _slider("steps", "Steps", "", 20, 3000, 10, 500, marks={20: "20", 1000: "1000", 2000: "2000", 3000: "3000"},
                 integer=True),
         _slider("noise", "Gradient noise", "σ", 0.0, 10.0, 0.1, 0.0, marks={0: "0", 5: "5", 10: "10"}),

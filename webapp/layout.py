@@ -1,6 +1,6 @@
 """The page: controls on the left, the race in the middle, the leaderboard and loss chart on the
 right, the equations below. Elements the animation owns (scrubber, leaderboard rows, canvas
-overlays) are empty hosts here; assets/race.js fills them."""
+overlays) are empty hosts here; assets/player.js (the race player) fills them."""
 
 from __future__ import annotations
 
@@ -238,7 +238,7 @@ def build_layout() -> html.Div:
         **browser_meta(),
         # the optimizers whose η the shared slider sets (AdaDelta keeps its own)
         "shared_lr": [o for o in OPTIMIZERS if "lr" not in KEEPS_OWN.get(o, ())],
-        # the opt-in extras, raced when ticked (race.js adds them to the figures)
+        # the opt-in extras, raced when ticked (race.js adds them to the race player's data)
         "extras": {"ids": list(EXTRAS), "names": [o.name for o in EXTRAS.values()],
                    "colors": [OPTIMIZER_COLORS[o] for o in EXTRAS]},
     }

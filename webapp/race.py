@@ -60,7 +60,7 @@ def _lr_sweep(key: RaceKey) -> SweepResult:
 
 
 def warm_up() -> None:
-    """Compile every built-in surface's loss and gradient (about 0.4 s each) and, on a fresh
+    """Compile every built-in surface's loss and gradient and, on a fresh
     clone, the rules and the loop (cached on disk after that) with a short race on each, the
     default surface first, so that a student's first race does not wait for the compiler."""
     first = SURFACES[DEFAULT_SURFACE]  # the page's first race

@@ -38,7 +38,6 @@ import io
 import json
 import platform
 import re
-import unicodedata
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,25 +67,7 @@ CSV_COLUMNS = ("optimizer_id", "optimizer_name", "step", "x", "y", "loss", *HP_K
 ASSETS = Path(__file__).resolve().parents[2] / "assets"  # the app's own, inlined as they are
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the export's only: Dash never serves them
 
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def plain_symbol(tex: str) -> str:
-    """A registry symbol's LaTeX as plain text for people: \\eta → η, \\beta_1 → β₁,
-    \\varepsilon → ε. Anything but a Greek letter with an optional digit subscript comes back as
-    its LaTeX (tests/test_export.py checks every registry symbol converts)."""
-    name, _, subscript = tex.removeprefix("\\").partition("_")
-    if subscript and not subscript.isdigit():
-        return tex
-    name = name.removeprefix("var").replace("lambda", "lamda")  # Unicode's name for λ
-    try:
-        letter = unicodedata.lookup(f"GREEK SMALL LETTER {name.upper()}")
-    except KeyError:
-        return tex
-    return letter + subscript.translate(_SUBSCRIPTS)
-
-
-HP_SYMBOLS = {key: plain_symbol(hp.symbol) for key, hp in HYPERPARAMETERS.items()}
+HP_SYMBOLS = {key: hp.text for key, hp in HYPERPARAMETERS.items()}
 
 
 # -- shared helpers ------------------------------------------------------------------------------
