@@ -60,9 +60,9 @@ def _lr_sweep(key: RaceKey) -> SweepResult:
 
 
 def warm_up() -> None:
-    """Compile every built-in surface's loss and gradient and, on a fresh
-    clone, the rules and the loop (cached on disk after that) with a short race on each, the
-    default surface first, so that a student's first race does not wait for the compiler."""
+    """Compile the loop over steps, the rules (cached on disk after a fresh clone's first start)
+    and every built-in surface's loss and gradient, with a short race on each, the default
+    surface first, so that a student's first race does not wait for the compiler."""
     first = SURFACES[DEFAULT_SURFACE]  # the page's first race
     for surface in [first] + [s for s in SURFACES.values() if s is not first]:
         try:
