@@ -10,6 +10,9 @@ shuffles, so all optimizers meet the same batch at the same step.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 N_SAMPLES = 256
@@ -24,10 +27,29 @@ def sample_tilts(seed: int, noise: float, n: int = N_SAMPLES) -> np.ndarray:
     return noise * z
 
 
+_ORDERS: OrderedDict[tuple[int, int], tuple[np.random.Generator, np.ndarray]] = OrderedDict()
+_ORDERS_LOCK = threading.Lock()
+ORDERS_KEPT = 16  # seeds whose shuffles are kept (a class mostly races seed 0)
+
+
 def epoch_orders(seed: int, epochs: int, n: int = N_SAMPLES) -> np.ndarray:
-    """The shuffled sample order of each epoch, (epochs, n); the same for every batch size."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    return np.array([rng.permutation(n) for _ in range(epochs)]).reshape(epochs, n)
+    """The shuffled sample order of each epoch, (epochs, n), read-only; the same for every batch
+    size. The epochs of a seed are one sequence of permutations, so fewer epochs are a prefix of
+    more: each seed's are kept (the last ORDERS_KEPT seeds) and extended as needed. A 3000-step
+    race with a large batch needs one shuffle per step, which would otherwise dominate its cost."""
+    with _ORDERS_LOCK:
+        rng, orders = _ORDERS.pop((seed, n), (None, None))
+        if rng is None:
+            rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+            orders = np.empty((0, n), dtype=np.int32)
+        if len(orders) < epochs:
+            more = np.array([rng.permutation(n) for _ in range(epochs - len(orders))], dtype=np.int32)
+            orders = np.concatenate([orders, more.reshape(-1, n)])
+            orders.flags.writeable = False
+        _ORDERS[(seed, n)] = (rng, orders)
+        while len(_ORDERS) > ORDERS_KEPT:
+            _ORDERS.popitem(last=False)
+    return orders[:epochs]
 
 
 def batch_indices(step: int, batch_size: int, orders: np.ndarray) -> np.ndarray:
