@@ -151,6 +151,25 @@ def test_batch_gradients_average_exactly_to_the_full_gradient():
         np.testing.assert_allclose(means[t], expect, rtol=1e-13, atol=1e-15)
 
 
+def test_a_seeds_shuffles_are_one_sequence_however_they_are_asked_for():
+    """The kept shuffles (stochastic.epoch_orders) are the seed's permutations in order, whether
+    asked for short then long, long then short, or after the seed was dropped from the cache."""
+    def fresh(seed, epochs):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+        return np.array([rng.permutation(stochastic.N_SAMPLES) for _ in range(epochs)])
+
+    seed = 987_654
+    short = stochastic.epoch_orders(seed, 7).copy()
+    long = stochastic.epoch_orders(seed, 300)
+    np.testing.assert_array_equal(short, fresh(seed, 7))
+    np.testing.assert_array_equal(long, fresh(seed, 300))
+    np.testing.assert_array_equal(stochastic.epoch_orders(seed, 5), fresh(seed, 5))
+    assert not long.flags.writeable  # shared between requests: nobody may change it
+    for other in range(stochastic.ORDERS_KEPT + 1):  # push the seed out of the cache
+        stochastic.epoch_orders(10_000 + other, 2)
+    np.testing.assert_array_equal(stochastic.epoch_orders(seed, 300), fresh(seed, 300))
+
+
 def test_all_optimizers_see_the_same_batches():
     # With γ = 0 momentum and Nesterov reduce to mini-batch SGD; with common random numbers
     # they must then follow exactly the same noisy path.
