@@ -433,15 +433,21 @@
     return { group: 1, key: gap, gap: gap, status: "", cls: "" };
   }
 
+  // The shown optimizers at step t in the leaderboard's order, best first: [[i, standing], …].
+  function ranked(t) {
+    const R = S.race;
+    const rows = [];
+    for (let i = 0; i < R.n; i++) {
+      if (S.visible.has(R.ids[i])) rows.push([i, standing(i, t)]);
+    }
+    return rows.sort((a, b) => a[1].group - b[1].group || a[1].key - b[1].key || a[1].gap - b[1].gap);
+  }
+
   function renderBoard() {
     const host = document.getElementById("leaderboard");
     const R = S.race;
     if (!host || !R) return;
-    const rows = [];
-    for (let i = 0; i < R.n; i++) {
-      if (S.visible.has(R.ids[i])) rows.push([i, standing(i, S.step)]);
-    }
-    rows.sort((a, b) => a[1].group - b[1].group || a[1].key - b[1].key || a[1].gap - b[1].gap);
+    const rows = ranked(S.step);
     let html = '<table><thead><tr><th>#</th><th>Optimizer</th><th class="num">loss f(θ)</th><th>step</th></tr></thead><tbody>';
     rows.forEach(([i, s], r) => {
       html +=
@@ -1038,6 +1044,14 @@
     label: (i) => {
       const label = S.race ? panelLabel(i, S.step) : null;
       return label ? label.text : "";
+    },
+    // the leaderboard at step t (default: the last): [{id, name, color, status}, …], best first
+    ranking: (t) => {
+      const R = S.race;
+      if (!R) return [];
+      return ranked(t === undefined ? R.steps : t).map(([i, s]) => ({
+        id: R.ids[i], name: R.names[i], color: R.colors[i], status: s.status,
+      }));
     },
     frameTimes: () => S.frameTimes.slice(),
     clearFrameTimes: () => {

@@ -36,11 +36,16 @@
     return Number(v.toFixed(decimals)) + 0; // + 0: no −0
   }
 
+  // Teacher mode (webapp/controls.py PARTS): what the link hides and locks, and whether students
+  // predict the winner first.
+  const teacher = { locked: [], predict: false };
+
   // A click on the map sets the start point (in any panel: they share coordinates). The grid
   // has one panel per shown optimizer: look through the panels the figure has.
   document.addEventListener("click", (ev) => {
     const gd = P.graphDiv("race-map");
     if (!gd || !gd.contains(ev.target) || !window.dash_clientside) return;
+    if (teacher.locked.indexOf("start") >= 0) return;
     const rect = gd.getBoundingClientRect();
     const x = ev.clientX - rect.left;
     const y = ev.clientY - rect.top;
@@ -240,13 +245,31 @@
         if (P.load(race, surface, view, shownIds(visible, racedExtras(race, meta)))) {
           live.sent = null;
           requestLive();
+          if (teacher.predict) askForPrediction();
         }
         return race.steps;
+      },
+      teacherView: function (hidden, locked, predict, present, meta) {
+        // Hide and lock the parts the link names; the outputs are, in order, every part's
+        // element's `hidden`, every lock's property, and the page's class (controls.PARTS).
+        hidden = Array.isArray(hidden) ? hidden : [];
+        locked = Array.isArray(locked) ? locked : [];
+        teacher.locked = locked;
+        teacher.predict = Array.isArray(predict) && predict.length > 0;
+        if (!teacher.predict) closePrediction();
+        const parts = Object.keys(meta.parts).map((id) => [id, meta.parts[id]]);
+        const out = parts.filter(([, p]) => p.element).map(([id]) => hidden.indexOf(id) >= 0);
+        parts.forEach(([id, p]) => p.locks.forEach(() => out.push(locked.indexOf(id) >= 0)));
+        const presenter = Array.isArray(present) && present.length > 0;
+        out.push("app" + (presenter ? " presenter" : "") + (hidden.indexOf("controls") >= 0 ? " no-controls" : ""));
+        return out;
       },
       explorerClick: function (click, ids, meta) {
         const point = click && click.points && click.points[0];
         const lr = point && Number(point.x);
-        if (!(lr > 0)) return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+        if (!(lr > 0) || teacher.locked.indexOf("lr") >= 0) {
+          return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+        }
         // the whole race at this learning rate: the shared slider, and no per-optimizer η left
         return [sliderPosition(meta.sliders.lr, lr), (ids || []).map(() => null)];
       },
@@ -354,6 +377,90 @@
     },
   });
 
+  // ---- predict first: students pick the winner before the race plays, then see how they did
+  const PREDICTIONS_KEY = "optimizer-race-predictions"; // {right, total} in this browser
+  const prediction = { pick: null, revealed: true };
+  function tally() {
+    try {
+      const t = JSON.parse(window.localStorage.getItem(PREDICTIONS_KEY) || "{}");
+      return { right: Number(t.right) || 0, total: Number(t.total) || 0 };
+    } catch (err) {
+      return { right: 0, total: 0 };
+    }
+  }
+  function saveTally(t) {
+    try {
+      window.localStorage.setItem(PREDICTIONS_KEY, JSON.stringify(t));
+    } catch (err) { /* private mode: the tally lasts for this page only */ }
+  }
+  function predictPanel() {
+    return document.getElementById("predict-panel");
+  }
+  function closePrediction() {
+    const panel = predictPanel();
+    if (panel) panel.hidden = true;
+  }
+  function button(text, cls, onClick, color) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = cls;
+    if (color) b.style.borderLeftColor = color;
+    b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+  function askForPrediction() {
+    const panel = predictPanel();
+    const shown = P.ranking(0); // the shown optimizers (their order at step 0 does not matter)
+    if (!panel || shown.length < 2) return;
+    P.pause();
+    P.setStep(0);
+    prediction.pick = null;
+    prediction.revealed = false;
+    panel.innerHTML = "";
+    const h = document.createElement("h2");
+    h.textContent = "Who will win? Pick before the race starts.";
+    panel.appendChild(h);
+    const choices = document.createElement("div");
+    choices.className = "predict-choices";
+    shown.forEach((o) => choices.appendChild(button(o.name, "predict-choice", () => predicted(o), o.color)));
+    panel.appendChild(choices);
+    panel.appendChild(button("Just watch", "text-button", () => predicted(null)));
+    panel.hidden = false;
+    const first = choices.querySelector("button");
+    if (first) first.focus();
+  }
+  function predicted(o) {
+    prediction.pick = o;
+    closePrediction();
+    P.play();
+  }
+  function reveal() {
+    const panel = predictPanel();
+    const winner = P.ranking()[0];
+    prediction.revealed = true;
+    if (!panel || !prediction.pick || !winner) return;
+    const right = prediction.pick.id === winner.id;
+    const t = tally();
+    t.total += 1;
+    if (right) t.right += 1;
+    saveTally(t);
+    panel.innerHTML = "";
+    const h = document.createElement("h2");
+    h.textContent = right ? "✓ Right: " + winner.name + " won." : "✗ " + winner.name + " won, not " + prediction.pick.name + ".";
+    const p = document.createElement("p");
+    p.textContent = (winner.status ? winner.name + ": " + winner.status + ". " : "") +
+      "Your predictions so far: " + t.right + " right of " + t.total + ".";
+    panel.appendChild(h);
+    panel.appendChild(p);
+    panel.appendChild(button("Close", "text-button", closePrediction));
+    panel.hidden = false;
+  }
+  P.onStep((step, playing) => {
+    const st = P.state();
+    if (teacher.predict && !prediction.revealed && st.steps !== null && step >= st.steps) reveal();
+  });
+
   // The per-optimizer learning rates in force (the overrides' η of the raced optimizers): who
   // has one, and whether they cover every optimizer the shared η slider would set.
   function ownLearningRates(overrides, meta, extras) {
@@ -403,4 +510,5 @@
   // Tests and the browser benchmark drive and read the player through this name.
   window.OptimizerRace = P;
   window.OptimizerRaceExplorer = explorer;
+  window.OptimizerRaceTeacher = { teacher: teacher, prediction: prediction, tally: tally };
 })();

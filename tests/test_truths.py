@@ -20,7 +20,7 @@ from webapp import export
 from webapp import state as link
 from tests.checks import callback_request
 from webapp.callbacks import NOTHING_SHOWN
-from webapp.controls import SLIDERS, VISIBLE, Problems, link_text
+from webapp.controls import PARTS, SLIDERS, VISIBLE, Problems, link_text
 from webapp.export import race_csv, race_html, race_json, rollout_from_json
 from webapp.race import race_result
 from webapp.state import parse, race_settings
@@ -181,7 +181,11 @@ def race_states(draw):
     hidden = tuple(o for o in IDS if o in draw(st.sets(st.sampled_from(IDS))))
     view = draw(st.sampled_from(list(link.VIEWS)))
     seed = draw(st.integers(0, 2**31 - 1))
-    return link.RaceState(surface, start, values, overrides, hidden, view, None, seed)
+    hidden_parts = tuple(p for p in PARTS if p in draw(st.sets(st.sampled_from(list(PARTS)))))
+    lockable = [p.id for p in PARTS.values() if p.lockable]
+    locked_parts = tuple(p for p in lockable if p in draw(st.sets(st.sampled_from(lockable))))
+    return link.RaceState(surface, start, values, overrides, hidden, view, None, seed, hidden_parts=hidden_parts,
+                          locked_parts=locked_parts, predict=draw(st.booleans()), present=draw(st.booleans()))
 
 
 @settings(max_examples=300, deadline=None)
@@ -194,6 +198,18 @@ def test_links_carry_every_float_exactly(state):
     if state.start is not None:  # bit for bit, the sign of zero included
         assert [math.copysign(1, v) for v in back.start] == [math.copysign(1, v) for v in state.start]
     assert len(search) <= link.MAX_QUERY
+
+
+def test_hide_holds_optimizers_and_parts_and_says_an_unknown_name_once():
+    problems = []
+    state = link.decode("?surface=bowl&hide=sgd,noise,moon,explorer&lock=lr,loss,start&predict=1&present=2",
+                        "bowl", problems)
+    assert state.hidden == ("sgd",) and state.hidden_parts == ("noise", "explorer")
+    assert state.locked_parts == ("lr", "start") and state.predict and not state.present
+    assert problems == ["the link names unknown optimizers or parts 'moon'; ignored",
+                        "the link names unknown parts to lock 'loss'; ignored",
+                        "the link's present='2' is not 1 or 0; ignored"]
+    assert "hide=sgd,noise,explorer&lock=lr,start&predict=1" in link.encode(state)
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

@@ -20,8 +20,8 @@ from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
 from optimizers.live import live_numbers
 
 from . import state as link
-from .controls import CONTROLS, OVERRIDES, PAGE_CONTROLS, SCENARIO, RACE_CONTROLS, SLIDERS, Problems, inputs, number, states
-from .controls import DEFAULT_SURFACE, EXPORT_VIEWS
+from .controls import (CONTROLS, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
+                       PARTS, PREDICT, PRESENT, RACE_CONTROLS, SCENARIO, SLIDERS, Problems, inputs, number, states)
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
 from .export import race_csv, race_html, race_json
 from .layout import lesson_panel
@@ -143,12 +143,14 @@ def on_apply(search, **raw):
         except ValueError as err:  # the link's formula is not allowed
             problems.append(f"The link's formula was not used: {err}")
             state = link.RaceState(DEFAULT_SURFACE)
-        return {**_controls_from(state), "notes": _messages(problems)}
+        # a link that hides or locks parts is the teacher's, for students: no teacher's panel
+        teacher_panel = bool(state.hidden_parts or state.locked_parts)
+        return {**_controls_from(state), "teacher_panel": teacher_panel, "notes": _messages(problems)}
     if trigger == "scenario":
         lesson = SCENARIO.check(raw.get("scenario"), problems)
         if lesson is None:  # cleared: the race stays, the lesson text goes
             return _unchanged(lesson="")
-        return {**_controls_from(SCENARIOS[lesson].state), "notes": _messages(problems)}
+        return {**_controls_from(SCENARIOS[lesson].state), "teacher_panel": no_update, "notes": _messages(problems)}
     # a new surface: its own start and learning rate, the other settings kept
     state, problems = _parse({**raw, "start": None})
     if state is None:  # a typed formula that is not allowed: on_surface says why
@@ -156,7 +158,8 @@ def on_apply(search, **raw):
     if any("lr" in hp for hp in state.overrides.values()):
         problems.append("Per-optimizer learning rates were cleared: each surface has its own scale, so the "
                         "new surface starts from one shared η.")
-    return {**_controls_from(state.with_surface(state.surface)), "notes": _messages(problems)}
+    return {**_controls_from(state.with_surface(state.surface)), "teacher_panel": no_update,
+            "notes": _messages(problems)}
 
 
 @guarded()
@@ -267,6 +270,7 @@ def register_callbacks(app) -> None:
     app.callback(
         output=dict(**set_controls, override_inputs=Output(OVERRIDE, "value"),
                     tuned=Output("tuned", "data", allow_duplicate=True), lesson=Output("scenario-text", "children"),
+                    teacher_panel=Output("teacher-panel", "hidden"),
                     # apart from the race's messages, which the race that follows rewrites
                     notes=Output("notes", "children")),
         inputs=dict(search=Input("url", "search"), scenario=Input("scenario", "value"),
@@ -285,6 +289,15 @@ def register_callbacks(app) -> None:
         Output(OVERRIDES.component, OVERRIDES.prop),
         Input(OVERRIDE, "value"),
         State(OVERRIDE, "id"),
+    )
+    # Teacher mode: the parts a link hides or locks (controls.PARTS), presenter view
+    app.clientside_callback(
+        ClientsideFunction("race", "teacherView"),
+        *[Output(p.element, "hidden") for p in PARTS.values() if p.element],
+        *[Output(component, prop) for p in PARTS.values() for component, prop in p.locks],
+        Output("app-root", "className"),
+        *[c.as_input() for c in (HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)],
+        State("app-meta", "data"),
     )
     app.clientside_callback(
         ClientsideFunction("race", "reseed"),

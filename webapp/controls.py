@@ -258,6 +258,8 @@ class Choices(Control):
     key: str
     noun: str
     complement: bool = False
+    shares_key_with: tuple = ()  # ids another control reads from the same link key
+    says_unknown: bool = True  # reports unknown ids (of a shared key, one control does)
 
     def check(self, raw: Any, problems: Problems) -> tuple[str, ...]:
         if raw is None:
@@ -273,9 +275,9 @@ class Choices(Control):
     def from_link(self, params: dict, problems: Problems):
         if self.key not in params:
             return MISSING
-        named = _id_list(params[self.key])
+        named = [n for n in _id_list(params[self.key], 60) if n not in self.shares_key_with]
         unknown = [n for n in named if n not in self.options]
-        if unknown:
+        if unknown and self.says_unknown:
             problems.append(f"the link names unknown {self.noun} {', '.join(repr(n[:20]) for n in unknown[:3])}; ignored")
         named = [n for n in named if n in self.options]
         return [o for o in self.options if o not in named] if self.complement else named
@@ -392,6 +394,63 @@ class Text(Control):
         return [(self.key, value)]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Flag(Control):
+    """An on/off setting of the page: a checklist of one option, `key` (ticked: on). Link: `key=1`."""
+
+    key: str
+    label: str
+
+    def check(self, raw: Any, problems: Problems) -> bool:
+        return isinstance(raw, list) and self.key in raw
+
+    def from_link(self, params: dict, problems: Problems):
+        if self.key not in params:
+            return MISSING
+        if params[self.key] not in ("1", "0"):
+            problems.append(f"the link's {self.key}={params[self.key][:20]!r} is not 1 or 0; ignored")
+            return MISSING
+        return [self.key] if params[self.key] == "1" else []
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        return [(self.key, "1")] if value else []
+
+
+# -- teacher mode: parts of the page a link can hide or lock ---------------------------------------
+@dataclass(frozen=True)
+class Part:
+    """A part of the page a teacher's link can hide (`hide=noise,explorer`) or lock
+    (`lock=lr`): `element` is what hides (its `hidden` property; None: nothing to hide),
+    `locks` the (component, property) pairs set true to lock it (a fieldset's `disabled` locks
+    every form control inside it); `lockable` False for a part that is only shown."""
+
+    id: str
+    label: str
+    element: str | None
+    locks: tuple[tuple[str, str], ...] = ()
+    lockable: bool = True
+
+
+PARTS: dict[str, Part] = {
+    p.id: p
+    for p in (
+        Part("controls", "All controls (the left column)", "controls", (), lockable=False),
+        Part("surface", "Surface menu", "part-surface", (("surface", "disabled"), ("formula", "disabled"))),
+        Part("lessons", "Lessons menu", "part-lessons", (("scenario", "disabled"),)),
+        *(Part(sid, s.label, f"control-{sid}", ((s.component, "disabled"),)) for sid, s in SLIDERS.items()),
+        Part("reseed", "New noise draw", "btn-reseed", (("btn-reseed", "disabled"),)),
+        Part("start", "Start point (a click on the map)", None),  # race.js ignores the click
+        Part("optimizers", "Per-optimizer settings", "part-optimizers", (("part-optimizers-fields", "disabled"),)),
+        Part("view", "View switch", "part-view", (("part-view", "disabled"),)),
+        Part("leaderboard", "Leaderboard", "part-leaderboard", (), lockable=False),
+        Part("loss", "Loss chart", "part-loss", (), lockable=False),
+        Part("share", "Link and export buttons", "share", (), lockable=False),
+        Part("explorer", "Learning-rate explorer", "explorer", (("btn-tune", "disabled"),)),
+        Part("equations", "Update rules", "equations", (), lockable=False),
+    )
+}
+
+
 # The page's choices that are not sliders, and their defaults.
 DEFAULT_SURFACE = "rosenbrock"
 CUSTOM = "custom"  # the surface menu's entry for a typed formula
@@ -420,7 +479,17 @@ SEED = Seed("seed", "seed", "data", True)
 EXTRAS_CHOICE = Choices("extras", "extras", "value", True, options=tuple(EXTRAS), default=(), key="extras",
                         noun="extras")
 VISIBLE = Choices("visible", "visible", "value", False, options=tuple(OPTIMIZERS), default=tuple(OPTIMIZERS),
-                  key="hide", noun="optimizers", complement=True)
+                  key="hide", noun="optimizers or parts", complement=True, shares_key_with=tuple(PARTS))
+# Teacher mode: `hide` lists hidden parts beside hidden optimizers (their ids never clash)
+HIDDEN_PARTS = Choices("hidden_parts", "hidden-parts", "value", False, options=tuple(PARTS), default=(), key="hide",
+                       noun="parts", shares_key_with=tuple(OPTIMIZERS), says_unknown=False)
+LOCKED_PARTS = Choices("locked_parts", "locked-parts", "value", False,
+                       options=tuple(p.id for p in PARTS.values() if p.lockable), default=(), key="lock",
+                       noun="parts to lock")
+PREDICT = Flag("predict", "predict", "value", False, key="predict",
+               label="Predict first: students pick the winner before the race plays")
+PRESENT = Flag("present", "present", "value", False, key="present",
+               label="Presenter view: large type, the lesson on screen")
 VIEW = Choice("view", "view", "value", False, options_of=lambda: tuple(VIEWS), default="grid", key="view",
               noun="view")
 SCENARIO = Choice("scenario", "scenario", "value", False, options_of=_scenario_ids, default=None, key="scenario",
@@ -430,7 +499,8 @@ SCENARIO = Choice("scenario", "scenario", "value", False, options_of=_scenario_i
 # the learning rate's default are the surface's; the extras before the overrides they allow).
 CONTROLS: dict[str, Control] = {
     c.id: c
-    for c in (SURFACE, FORMULA, START, *SLIDERS.values(), EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, SCENARIO)
+    for c in (SURFACE, FORMULA, START, *SLIDERS.values(), EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, SCENARIO,
+              HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)
 }
 RACE_CONTROLS = tuple(c for c in CONTROLS.values() if c.race)
 PAGE_CONTROLS = tuple(c for c in CONTROLS.values() if not c.race)  # the link's, not the race's
@@ -448,7 +518,10 @@ def states(controls=RACE_CONTROLS) -> dict[str, State]:
 
 def browser_meta() -> dict:
     """What the browser needs to know of the controls (race.js reads it from the page)."""
-    return {"sliders": {sid: s.meta() for sid, s in SLIDERS.items()}}
+    return {
+        "sliders": {sid: s.meta() for sid, s in SLIDERS.items()},
+        "parts": {p.id: {"element": p.element, "locks": [list(lock) for lock in p.locks]} for p in PARTS.values()},
+    }
 
 
 # The playback and the views, shared by the app's page and the exported replay (webapp/export).

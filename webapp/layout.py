@@ -9,8 +9,8 @@ from dash import dcc, html
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 
-from .controls import (CUSTOM, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, OVERRIDES, PLAYBACK_BUTTONS, SEED, SLIDERS, SPEEDS,
-                       START, VIEWS, browser_meta)
+from .controls import (CUSTOM, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PARTS,
+                       PLAYBACK_BUTTONS, PREDICT, PRESENT, SEED, SLIDERS, SPEEDS, START, VIEWS, browser_meta)
 from .explorer import BAND_COLORS, BANDS
 from .state import KEEPS_OWN
 from .scenarios import SCENARIOS
@@ -74,16 +74,45 @@ def _override_row(oid: str) -> html.Div:
     return html.Div(className="override-row", children=[name, *inputs])
 
 
+def _part(part_id: str, children, **kwargs) -> html.Div:
+    """A part of the page a teacher's link can hide (controls.PARTS): it takes no room of its own
+    (display: contents), so the page's layout is the same with or without it."""
+    return html.Div(id=PARTS[part_id].element, className="part", children=children, **kwargs)
+
+
+def _teacher() -> html.Details:
+    """The teacher's panel: hide or lock parts of the page, predict first, presenter view; the
+    address bar (Copy link) then holds a link that opens the page that way. A link that hides
+    or locks anything opens with this panel hidden (race.teacherView)."""
+    return html.Details(id="teacher-panel", className="teacher-panel", children=[
+        html.Summary("Teacher mode"),
+        html.P("Tick what students should not see or change, then Copy link and share it. "
+               "Open the page without hide= and lock= in the address to get this panel back.", className="hint"),
+        html.H3("Hide", className="teacher-title"),
+        dcc.Checklist(id=HIDDEN_PARTS.component, className="teacher-list",
+                      options=[{"label": p.label, "value": p.id} for p in PARTS.values()], value=[]),
+        html.H3("Lock", className="teacher-title"),
+        dcc.Checklist(id=LOCKED_PARTS.component, className="teacher-list",
+                      options=[{"label": p.label, "value": p.id} for p in PARTS.values() if p.lockable], value=[]),
+        html.H3("Class", className="teacher-title"),
+        *[dcc.Checklist(id=flag.component, className="teacher-list", options=[{"label": flag.label, "value": flag.key}],
+                        value=[]) for flag in (PREDICT, PRESENT)],
+    ])
+
+
 def _controls() -> html.Aside:
     return html.Aside(
         className="controls",
+        id=PARTS["controls"].element,
         children=[
-            html.H2("Lessons"),
-            dcc.Dropdown(
-                id="scenario", className="scenario-menu", clearable=True, searchable=False,
-                placeholder="Choose a ready lesson…",
-                options=[{"label": s.title, "value": s.id} for s in SCENARIOS.values()],
-            ),
+            _part("lessons", [
+                html.H2("Lessons"),
+                dcc.Dropdown(
+                    id="scenario", className="scenario-menu", clearable=True, searchable=False,
+                    placeholder="Choose a ready lesson…",
+                    options=[{"label": s.title, "value": s.id} for s in SCENARIOS.values()],
+                ),
+            ]),
             html.H2("Hyperparameters"),
             html.P("Shared by every optimizer that has them.", className="hint"),
             _slider("lr"),
@@ -99,27 +128,31 @@ def _controls() -> html.Aside:
                         title="Draw new per-sample tilts and batch order (seed + 1)"),
             html.Details(
                 className="per-optimizer",
+                id=PARTS["optimizers"].element,
                 children=[
                     html.Summary("Per-optimizer settings"),
-                    html.P("Show or hide an optimizer; type a value to override a shared slider.",
-                           className="hint"),
-                    dcc.Checklist(
-                        id="visible",
-                        options=[{"label": html.Span([_swatch(o), OPTIMIZERS[o].name]), "value": o}
-                                 for o in OPTIMIZERS],
-                        value=list(OPTIMIZERS), className="visible-list",
-                    ),
-                    html.H3("Extras", className="extras-title"),
-                    html.P("Four refinements of Adam, off by default: tick one to add it to the race.",
-                           className="hint"),
-                    dcc.Checklist(
-                        id="extras",
-                        options=[{"label": html.Span([_swatch(o), EXTRAS[o].name]), "value": o} for o in EXTRAS],
-                        value=[], className="visible-list extras-list",
-                    ),
-                    *[_override_row(o) for o in ALL_OPTIMIZERS],
+                    html.Fieldset(id=PARTS["optimizers"].locks[0][0], className="part-fields", children=[
+                        html.P("Show or hide an optimizer; type a value to override a shared slider.",
+                               className="hint"),
+                        dcc.Checklist(
+                            id="visible",
+                            options=[{"label": html.Span([_swatch(o), OPTIMIZERS[o].name]), "value": o}
+                                     for o in OPTIMIZERS],
+                            value=list(OPTIMIZERS), className="visible-list",
+                        ),
+                        html.H3("Extras", className="extras-title"),
+                        html.P("Four refinements of Adam, off by default: tick one to add it to the race.",
+                               className="hint"),
+                        dcc.Checklist(
+                            id="extras",
+                            options=[{"label": html.Span([_swatch(o), EXTRAS[o].name]), "value": o} for o in EXTRAS],
+                            value=[], className="visible-list extras-list",
+                        ),
+                        *[_override_row(o) for o in ALL_OPTIMIZERS],
+                    ]),
                 ],
             ),
+            _teacher(),
         ],
     )
 
@@ -174,6 +207,7 @@ def _equations() -> html.Section:
         )
     return html.Section(
         className="equations",
+        id=PARTS["equations"].element,
         children=[
             html.H2("The update rules, exactly as they run"),
             html.P(
@@ -220,7 +254,7 @@ def _share() -> html.Div:
     def button(id_, text, title):
         return html.Button(text, id=id_, className="text-button", title=title, n_clicks=0)
 
-    return html.Div(className="share", children=[
+    return html.Div(className="share", id=PARTS["share"].element, children=[
         button("btn-copy-link", "Copy link", "Copy a link that opens exactly this race"),
         button("btn-export-csv", "CSV", "Paths, losses and settings as CSV"),
         button("btn-export-json", "JSON", "The race as JSON: enough to reproduce it"),
@@ -244,31 +278,36 @@ def build_layout() -> html.Div:
     }
     return html.Div(
         className="app",
+        id="app-root",  # race.teacherView adds "presenter" and "no-controls"
         children=[
             html.Header(
                 className="topbar",
                 children=[
                     html.H1("Optimizer Race"),
-                    dcc.Dropdown(
-                        id="surface", className="surface-menu", clearable=False, searchable=False,
-                        options=[{"label": s.name, "value": s.id} for s in SURFACES.values()]
-                        + [{"label": "Your formula…", "value": CUSTOM}],
-                        value=DEFAULT_SURFACE,
-                    ),
-                    html.Div(id="formula-box", className="formula-box", style={"display": "none"}, children=[
-                        dcc.Input(id="formula", type="text", value=DEFAULT_FORMULA, debounce=True,
-                                  placeholder="f(x, y), e.g. x^2 + 10*y^2", maxLength=300,
-                                  spellCheck="false", autoComplete="off", className="formula-input"),
-                        html.Span(id="formula-error", className="formula-error", role="alert"),
+                    _part("surface", [
+                        dcc.Dropdown(
+                            id="surface", className="surface-menu", clearable=False, searchable=False,
+                            options=[{"label": s.name, "value": s.id} for s in SURFACES.values()]
+                            + [{"label": "Your formula…", "value": CUSTOM}],
+                            value=DEFAULT_SURFACE,
+                        ),
+                        html.Div(id="formula-box", className="formula-box", style={"display": "none"}, children=[
+                            dcc.Input(id="formula", type="text", value=DEFAULT_FORMULA, debounce=True,
+                                      placeholder="f(x, y), e.g. x^2 + 10*y^2", maxLength=300,
+                                      spellCheck="false", autoComplete="off", className="formula-input"),
+                            html.Span(id="formula-error", className="formula-error", role="alert"),
+                        ]),
                     ]),
                     html.Div(className="surface-info", children=[
                         dcc.Markdown(id="surface-formula", mathjax=True, className="surface-formula"),
                         html.P(id="surface-description", className="surface-description"),
                     ]),
-                    dcc.RadioItems(
-                        id="view", className="view-toggle", inline=True, value="grid",
-                        options=[{"label": label, "value": v} for v, label in VIEWS.items()],
-                    ),
+                    html.Fieldset(id=PARTS["view"].element, className="part-fields view-fields", children=[
+                        dcc.RadioItems(
+                            id="view", className="view-toggle", inline=True, value="grid",
+                            options=[{"label": label, "value": v} for v, label in VIEWS.items()],
+                        ),
+                    ]),
                 ],
             ),
             _controls(),
@@ -280,20 +319,25 @@ def build_layout() -> html.Div:
                                   config={"displayModeBar": False, "doubleClick": False}),
                     ]),
                     _playback(),
+                    # predict first: who will win? (race.js fills it while the race waits)
+                    html.Div(id="predict-panel", className="predict-panel", hidden=True, role="dialog",
+                             **{"aria-label": "Predict the winner"}),
                 ],
             ),
             html.Section(
                 className="side",
                 children=[
                     html.Div(id="scenario-text", className="scenario-text"),
-                    html.H2("Leaderboard"),
-                    html.Div(id="leaderboard", className="leaderboard", children=html.P(
-                        "Preparing the first race… The first start after installing compiles the engine "
-                        "(a few seconds); after that it is instant.", className="hint")),
-                    # why identical paths are identical (σ = 0); assets/player.js fills it
-                    html.P(id="race-note", className="race-note", role="note"),
-                    dcc.Graph(id="loss-chart", className="loss-chart", responsive=True,
-                              config={"displayModeBar": False}),
+                    _part("leaderboard", [
+                        html.H2("Leaderboard"),
+                        html.Div(id="leaderboard", className="leaderboard", children=html.P(
+                            "Preparing the first race… The first start after installing compiles the engine "
+                            "(a few seconds); after that it is instant.", className="hint")),
+                        # why identical paths are identical (σ = 0); assets/player.js fills it
+                        html.P(id="race-note", className="race-note", role="note"),
+                    ]),
+                    _part("loss", dcc.Graph(id="loss-chart", className="loss-chart", responsive=True,
+                                            config={"displayModeBar": False})),
                     html.Div(id="notes", className="messages", role="status"),  # of a link, lesson or surface
                     html.Div(id="messages", className="messages", role="status"),  # of the race's inputs
                     _share(),

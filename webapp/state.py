@@ -21,8 +21,9 @@ from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
 from surfaces import SURFACES, Surface, surface_from_formula
 from surfaces.formula import normalise_formula
 
-from .controls import (CONTROLS, CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, EXTRAS_CHOICE, FORMULA, HYPERPARAMETER_SLIDERS,
-                       MISSING, OVERRIDES, SCENARIO, SEED, SLIDERS, START, SURFACE, VIEW, VIEWS, VISIBLE, Problems)
+from .controls import (CONTROLS, CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, EXTRAS_CHOICE, FORMULA, HIDDEN_PARTS,
+                       HYPERPARAMETER_SLIDERS, LOCKED_PARTS, MISSING, OVERRIDES, PREDICT, PRESENT, SCENARIO, SEED,
+                       SLIDERS, START, SURFACE, VIEW, VIEWS, VISIBLE, Problems)
 
 MAX_QUERY = 4000
 # AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
@@ -107,6 +108,11 @@ class RaceState:
     seed: int = 0
     formula: str = ""  # the typed formula when surface is CUSTOM
     extras: tuple[str, ...] = ()  # the opt-in extras raced besides the nine, in EXTRAS order
+    # teacher mode: parts of the page hidden or locked, students predict first, presenter view
+    hidden_parts: tuple[str, ...] = ()
+    locked_parts: tuple[str, ...] = ()
+    predict: bool = False
+    present: bool = False
 
     @property
     def surface_model(self) -> Surface:
@@ -131,7 +137,8 @@ class RaceState:
             surface=self.surface, formula=self.formula or DEFAULT_FORMULA, start=list(self.start or surface.start),
             extras=list(self.extras), overrides={oid: dict(hp) for oid, hp in self.overrides.items()},
             seed=self.seed, visible=[o for o in OPTIMIZERS if o not in self.hidden], view=self.view,
-            scenario=self.scenario,
+            scenario=self.scenario, hidden_parts=list(self.hidden_parts), locked_parts=list(self.locked_parts),
+            predict=[PREDICT.key] if self.predict else [], present=[PRESENT.key] if self.present else [],
         )
         return raw
 
@@ -179,6 +186,10 @@ def parse(raw: Mapping[str, Any], problems: Problems | None = None) -> tuple[Rac
         seed=SEED.check(raw.get("seed"), problems),
         formula=formula,
         extras=extras,
+        hidden_parts=HIDDEN_PARTS.check(raw.get("hidden_parts"), problems),
+        locked_parts=LOCKED_PARTS.check(raw.get("locked_parts"), problems),
+        predict=PREDICT.check(raw.get("predict"), problems),
+        present=PRESENT.check(raw.get("present"), problems),
     )
     return state, problems
 
@@ -189,15 +200,17 @@ def encode(state: RaceState) -> str:
         "surface": state.surface, "formula": state.formula or DEFAULT_FORMULA, "start": state.start,
         **state.values, "extras": state.extras, "overrides": state.overrides, "seed": state.seed,
         "visible": tuple(o for o in OPTIMIZERS if o not in state.hidden), "view": state.view,
-        "scenario": state.scenario,
+        "scenario": state.scenario, "hidden_parts": state.hidden_parts, "locked_parts": state.locked_parts,
+        "predict": state.predict, "present": state.present,
     }
-    query = []
+    query: dict[str, str] = {}
     for cid, control in CONTROLS.items():
         if cid == "formula" and state.surface != CUSTOM:
             continue
         if cid in values and (cid not in SLIDERS or cid in state.values):
-            query += control.to_link(values[cid])
-    return "?" + urlencode(query, safe=",:.^*()")
+            for key, text in control.to_link(values[cid]):  # `hide` holds optimizers and parts
+                query[key] = f"{query[key]},{text}" if key in query else text
+    return "?" + urlencode(list(query.items()), safe=",:.^*()")
 
 
 def decode(search: str | None, default_surface: str = DEFAULT_SURFACE, problems: Problems | None = None,
