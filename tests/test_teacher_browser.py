@@ -91,6 +91,12 @@ def test_presenter_view_has_large_type(dash_duo, race_app):
     lesson = d.execute_script("return parseFloat(getComputedStyle(document.querySelector('.scenario-text')).fontSize)")
     assert big >= 1.3 * normal and lesson >= 18
     assert "Learning rate too high" in d.find_element(By.ID, "scenario-text").text
+    # another lesson from the menu: still the presenter view, and the link says so
+    d.execute_script("window.dash_clientside.set_props('scenario', {value: 'lr_too_low'})")
+    wait_for(dash_duo, lambda: "too low" in d.find_element(By.ID, "scenario-text").text.lower(), 10, "the lesson")
+    assert "presenter" in d.find_element(By.ID, "app-root").get_attribute("class")
+    wait_for(dash_duo, lambda: query(dash_duo).get("scenario") == "lr_too_low" and query(dash_duo).get("present") == "1",
+             10, "the link")
 
 
 def _predict_page(duo, query_string):

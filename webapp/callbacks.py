@@ -4,7 +4,7 @@ its animation are built in the browser from that data (assets/player.js, assets/
 The controls and the link: `on_apply` sets the controls from a link (on load and on the back
 button), a lesson or a new surface. The race callback returns, with each race, the link that
 reproduces it, and `on_link` does the same for the controls that are not the race's (lesson,
-shown optimizers, view); the browser glue pushes it (dcc.Location only reads the address, so
+shown optimizers, view, teacher mode); the browser glue pushes it (dcc.Location only reads the address, so
 the paused animation step can live in the link as well). A slider change is therefore one
 request, and races at once.
 """
@@ -12,6 +12,7 @@ request, and races at once.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import wraps
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
@@ -20,8 +21,9 @@ from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
 from optimizers.live import live_numbers
 
 from . import state as link
-from .controls import (CONTROLS, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
-                       PARTS, PREDICT, PRESENT, RACE_CONTROLS, SCENARIO, SLIDERS, Problems, inputs, number, states)
+from .controls import (CONTROLS, CUSTOM, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
+                       PARTS, PREDICT, PRESENT, RACE_CONTROLS, SCENARIO, SLIDERS, SURFACE, Problems, inputs, number,
+                       states)
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
 from .export import race_csv, race_html, race_json
 from .layout import lesson_panel
@@ -94,10 +96,10 @@ def _parse(raw: dict) -> tuple[link.RaceState, Problems] | tuple[None, Problems]
 def on_surface(surface, formula):
     """The map data, formula and description of the chosen surface. A typed formula that is not
     allowed is explained next to its box, and the previous surface and race stay."""
-    custom = surface == link.CUSTOM
+    custom = surface == CUSTOM
     box = {"display": "flex"} if custom else {"display": "none"}
     try:
-        model, _ = link.surface_for(surface if custom else CONTROLS["surface"].check(surface, Problems()), formula)
+        model, _ = link.surface_for(surface if custom else SURFACE.check(surface, Problems()), formula)
     except ValueError as err:
         return dict(surface=no_update, formula=no_update, description=no_update, box=box, error=str(err))
     return dict(surface=surface_payload(model), formula=f"$$f(x, y) = {model.latex}$$",
@@ -150,7 +152,10 @@ def on_apply(search, **raw):
         lesson = SCENARIO.check(raw.get("scenario"), problems)
         if lesson is None:  # cleared: the race stays, the lesson text goes
             return _unchanged(lesson="")
-        return {**_controls_from(SCENARIOS[lesson].state), "teacher_panel": no_update, "notes": _messages(problems)}
+        # the lesson's race, in the page's teacher mode (a presenter choosing lessons stays one)
+        teacher = {c.id: c.check(raw.get(c.id), problems) for c in (HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)}
+        state = replace(SCENARIOS[lesson].state, **teacher)
+        return {**_controls_from(state), "teacher_panel": no_update, "notes": _messages(problems)}
     # a new surface: its own start and learning rate, the other settings kept
     state, problems = _parse({**raw, "start": None})
     if state is None:  # a typed formula that is not allowed: on_surface says why
@@ -164,7 +169,7 @@ def on_apply(search, **raw):
 
 @guarded()
 def on_link(**raw):
-    """A control that is not the race's changed (lesson, shown optimizers, view): the link
+    """A control that is not the race's changed (lesson, shown optimizers, view, teacher mode): the link
     (on_race_inputs makes it for the race's own controls; the browser pushes it)."""
     state, _ = _parse(raw)
     return no_update if state is None else link.encode(state)
