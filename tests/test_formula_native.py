@@ -6,6 +6,7 @@ compiled in the server as before where the cache cannot be used."""
 import dataclasses
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -306,3 +307,12 @@ def test_a_worker_is_replaced_after_its_share_of_jobs(monkeypatch):
         os.kill(pid, 0)
     monkeypatch.undo()
     assert surface_from_formula("x^2 + 13*y^2").minima == ((0.0, 0.0),)  # the pool carries on
+
+
+def test_a_cache_cleared_while_the_server_runs_is_made_again(cache, compiles):
+    surface_from_formula("x^2 + 14*y^2")
+    shutil.rmtree(cache)
+    _custom_surface.cache_clear()
+    surface = surface_from_formula("x^2 + 14*y^2")
+    assert all(fn.cache_hits == 1 for fn in surface.scalar_functions)
+    assert compiles == [] and cache.stat().st_mode & 0o777 == 0o700

@@ -62,7 +62,10 @@ from .sandbox import TOO_SLOW
 
 log = logging.getLogger(__name__)
 
-COMPILE_TIMEOUT = 1.0  # seconds a worker may spend compiling one formula (within JOB_TIMEOUT)
+# Seconds a worker may spend compiling one formula, and never more than its analysis left of
+# JOB_TIMEOUT (sandbox.py). All that is left: the limit is wall-clock time, and on a busy
+# machine a compile of a tenth of a second can take several times as long.
+COMPILE_TIMEOUT = 1.5
 TOO_SLOW_TO_COMPILE = "the formula took too long to compile; try a simpler one"
 MAX_FORMULAS = 1000  # modules kept in the cache directory; past that the older half goes
 
@@ -144,7 +147,7 @@ def cache_directory() -> Path | None:
             if _is_private(directory) and _is_private(_made_private(directory / "__pycache__")):
                 return directory
             log.warning("%s is not private to this user: compiled formulas are not kept there", directory)
-        except OSError as error:
+        except Exception as error:  # noqa: BLE001 - whatever the file system says, the server carries on
             log.warning("no directory for compiled formulas (%s)", error)
     return None
 
@@ -166,8 +169,9 @@ def _temporary_directory() -> Path:
 
 def _made_private(directory: Path) -> Path:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.lstat(directory).st_uid == os.geteuid():
-        os.chmod(directory, 0o700, follow_symlinks=False)
+    info = os.lstat(directory)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():  # not through a link
+        os.chmod(directory, 0o700)
     return directory
 
 
@@ -206,32 +210,40 @@ def compile_in_worker(formula: str, directory: str) -> str:
         return UNCOMPILABLE
     if time.process_time() - started > REBUILD_BUDGET:  # the server prints the text again, untimed
         raise ValueError(TOO_SLOW)
-    path = module_path(Path(directory), source)
     previous = os.umask(0o077)  # numba's cache files too: this user's alone
     try:
-        written = _write(path, source)
-        try:
-            _cfuncs(source, path, may_compile=False)  # compiled before: loads as the server will
-            return CACHED
-        except _NotCached:
-            pass
-        except MemoryError:
-            raise
-        except Exception:  # noqa: BLE001 - a damaged cache file: compile afresh
-            _forget(path)
-        try:
-            _cfuncs(source, path, may_compile=True)
-        except MemoryError:
-            raise  # the sandbox says so in plain words
-        except (OSError, _NotCached):
-            return UNCACHED
-        except Exception:  # noqa: BLE001 - numba's errors have no common base class worth naming
-            return UNCOMPILABLE
-        if written:
-            _prune(path.parent)
-        return CACHED
+        return _cached(module_path(Path(directory), source), source)
+    except OSError:  # say, the disk is full: the server compiles the formula itself
+        return UNCACHED
     finally:
         os.umask(previous)
+
+
+def _cached(path: Path, source: str) -> str:
+    """CACHED once numba's cache beside `path` holds the functions of `source`, loaded as the
+    server will load them or else compiled now; or UNCACHED, or UNCOMPILABLE."""
+    _made_private(path.parent / "__pycache__")  # should someone have cleared the cache meanwhile
+    written = _write(path, source)
+    try:
+        _cfuncs(source, path, may_compile=False)
+        return CACHED
+    except _NotCached:
+        pass
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged cache file: compile afresh
+        _forget(path)
+    try:
+        _cfuncs(source, path, may_compile=True)
+    except MemoryError:
+        raise  # the sandbox says so in plain words
+    except (OSError, _NotCached):
+        return UNCACHED
+    except Exception:  # noqa: BLE001 - numba's errors have no common base class worth naming
+        return UNCOMPILABLE
+    if written:
+        _prune(path.parent)
+    return CACHED
 
 
 def _write(path: Path, source: str) -> bool:
@@ -336,7 +348,8 @@ def _cfuncs(source: str, path: Path, may_compile: bool) -> tuple:
 def _cfunc(function: Callable, may_compile: bool):
     """What `numba.cfunc(SIGNATURE, cache=True, **OPTIONS)` makes of `function`, except that
     a cache miss raises _NotCached unless `may_compile`."""
-    compiled = _CachedCFunc(function, sigutils.normalize_signature(SIGNATURE), locals={}, options=dict(OPTIONS))
+    signature = sigutils.normalize_signature(SIGNATURE)
+    compiled = _CachedCFunc(function, signature, locals={}, options=dict(OPTIONS))
     compiled.may_compile = may_compile
     compiled.enable_caching()
     cache = Path(compiled._cache.cache_path)  # __pycache__ beside the module, or NUMBA_CACHE_DIR's

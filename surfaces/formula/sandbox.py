@@ -2,11 +2,12 @@
 memory limit (`POOL.run(function, args)`), and `warm_up` to start them early.
 
 Why a worker process: building, differentiating, lambdifying, test-evaluating and compiling a
-formula are bounded by `JOB_TIMEOUT` seconds, but `signal.alarm` only works in the main thread and a Python
-thread cannot be stopped, so this work runs in a separate worker process, which is killed when
-it runs out of time (and replaced in the background). Workers are started with `subprocess`
-(`python -I -c ...`), not `multiprocessing`'s spawn or forkserver, because those re-import the
-server's `__main__` (`app.py`) in the child; a plain interpreter imports only this package.
+formula are bounded by `JOB_TIMEOUT` seconds, but `signal.alarm` only works in the main thread
+and a Python thread cannot be stopped, so this work runs in a separate worker process, which is
+killed when it runs out of time (and replaced in the background). Workers are started with
+`subprocess` (`python -I -c ...`), not `multiprocessing`'s spawn or forkserver, because those
+re-import the server's `__main__` (`app.py`) in the child; a plain interpreter imports only this
+package.
 
 A small pool (`WORKER_COUNT`) serves the web server's threads: a thread takes an idle worker
 (or starts one, up to the pool size, or waits for one), so jobs never share a worker. Each worker
@@ -38,10 +39,10 @@ from typing import Callable
 import numpy as np
 
 # -- limits on the work ------------------------------------------------------------------------
-JOB_TIMEOUT = 1.5  # seconds a worker may spend on one formula (so a reply comes within 2 s)
+JOB_TIMEOUT = 1.5  # seconds a worker may spend on one formula, analysis and compile (reply within 2 s)
 WORKER_COUNT = 2
-WORKER_MEMORY = 1024**3  # bytes of address space per worker (a fresh one takes ~420 MB, ~190 MB resident)
-WORKER_START_TIMEOUT = 60.0  # seconds for a worker to import NumPy and SymPy
+WORKER_MEMORY = 1024**3  # bytes of address space per worker (a fresh one takes ~420 MB of it)
+WORKER_START_TIMEOUT = 60.0  # seconds for a worker to import NumPy, SymPy and numba
 QUEUE_TIMEOUT = 10.0  # seconds a request may wait for a free worker
 # Jobs a worker does before it is replaced: numba never frees compiled code, so each formula a
 # worker compiles (native.py) keeps about 1.4 MB, and WORKER_MEMORY would run out after ~450.
