@@ -43,6 +43,7 @@ load: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.bench_engine
+	$(BIN)/python -m benchmarks.bench_formula
 	$(BIN)/python -m benchmarks.bench_browser
 
 clean:

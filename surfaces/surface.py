@@ -52,6 +52,13 @@ def _compiled(expr: sp.Expr, what: str):
         return None
 
 
+def compile_here(surface: "Surface") -> tuple[Callable, Callable, Callable] | None:
+    """The surface's (f, ∂f/∂x, ∂f/∂y) compiled in this process, or None where numba cannot."""
+    parts = zip((surface.expr, *surface.grad_expr), ("loss", "∂f/∂x", "∂f/∂y"))
+    compiled = [_compiled(e, what) for e, what in parts]
+    return tuple(compiled) if all(c is not None for c in compiled) else None
+
+
 def _full(value, shape: tuple[int, ...]) -> np.ndarray:
     """`value` as a float array of `shape` (lambdify returns a bare scalar for constants)."""
     if type(value) is np.ndarray and value.shape == shape and value.dtype == np.float64:
@@ -76,6 +83,10 @@ class Surface:
     start: Point
     lr: float = 0.01
     local_minima: tuple[Point, ...] = ()
+    # Where `scalar_functions` gets compiled code: surface -> (f, ∂f/∂x, ∂f/∂y) or None (then
+    # they run as plain Python). None here means `compile_here`; a typed formula's functions
+    # were compiled by its worker process and are loaded from disk (formula/native.py).
+    compiler: Callable[["Surface"], tuple | None] | None = field(default=None, repr=False)
     f_min: float = field(init=False)
     grad_expr: tuple[sp.Expr, sp.Expr] = field(init=False)
     hessian_expr: sp.Matrix = field(init=False)
@@ -127,10 +138,11 @@ class Surface:
     @cached_property
     def scalar_functions(self) -> tuple[Callable, Callable, Callable]:
         """(f, ∂f/∂x, ∂f/∂y) at one point, (x, y) -> float, compiled with numba on first use
-        (the engine's loop calls them); plain Python where numba cannot compile them."""
-        compiled = [_compiled(e, what) for e, what in zip((self.expr, *self.grad_expr), ("loss", "∂f/∂x", "∂f/∂y"))]
-        if all(c is not None for c in compiled):
-            return tuple(compiled)
+        (the engine's loop calls them; see `compiler`); plain Python where numba cannot compile
+        them."""
+        compiled = (self.compiler or compile_here)(self)
+        if compiled is not None:
+            return compiled
         f, grad = self._f, self._grad
         return (lambda a, b: float(f(a, b)), lambda a, b: float(grad(a, b)[0]), lambda a, b: float(grad(a, b)[1]))
 

@@ -1,19 +1,22 @@
 """The sandbox for work on typed formulas: a small pool of worker processes with a time and a
 memory limit (`POOL.run(function, args)`), and `warm_up` to start them early.
 
-Why a worker process: building, differentiating, lambdifying and test-evaluating a formula are
-bounded by `JOB_TIMEOUT` seconds, but `signal.alarm` only works in the main thread and a Python
-thread cannot be stopped, so this work runs in a separate worker process, which is killed when
-it runs out of time (and replaced in the background). Workers are started with `subprocess`
-(`python -I -c ...`), not `multiprocessing`'s spawn or forkserver, because those re-import the
-server's `__main__` (`app.py`) in the child; a plain interpreter imports only this package.
+Why a worker process: building, differentiating, lambdifying, test-evaluating and compiling a
+formula are bounded by `JOB_TIMEOUT` seconds, but `signal.alarm` only works in the main thread
+and a Python thread cannot be stopped, so this work runs in a separate worker process, which is
+killed when it runs out of time (and replaced in the background). Workers are started with
+`subprocess` (`python -I -c ...`), not `multiprocessing`'s spawn or forkserver, because those
+re-import the server's `__main__` (`app.py`) in the child; a plain interpreter imports only this
+package.
 
 A small pool (`WORKER_COUNT`) serves the web server's threads: a thread takes an idle worker
 (or starts one, up to the pool size, or waits for one), so jobs never share a worker. Each worker
 caps its address space at `WORKER_MEMORY` bytes (memory stays bounded) and disables SymPy's text
 parser (defence in depth). Jobs go to the worker as pickles (trusted direction); results come
-back as JSON of plain numbers, so the server never unpickles anything a worker sends. (POSIX
-only: the worker inherits its socket through `pass_fds` and limits itself with `resource`.)
+back as JSON of plain numbers, so the server never unpickles anything a worker sends. The one
+other thing a worker hands the server is a formula's machine code, in numba's disk cache
+(native.py says what that trusts). (POSIX only: the worker inherits its socket through
+`pass_fds` and limits itself with `resource`.)
 A worker exits when the server's connection closes, or within a second of the server dying
 even in the middle of a job.
 """
@@ -21,6 +24,7 @@ even in the middle of a job.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import multiprocessing
 import os
@@ -35,11 +39,14 @@ from typing import Callable
 import numpy as np
 
 # -- limits on the work ------------------------------------------------------------------------
-JOB_TIMEOUT = 1.5  # seconds a worker may spend on one formula (so a reply comes within 2 s)
+JOB_TIMEOUT = 1.5  # seconds a worker may spend on one formula, analysis and compile (reply within 2 s)
 WORKER_COUNT = 2
-WORKER_MEMORY = 1024**3  # bytes of address space per worker (~160 MB are used)
-WORKER_START_TIMEOUT = 60.0  # seconds for a worker to import NumPy and SymPy
+WORKER_MEMORY = 1024**3  # bytes of address space per worker (a fresh one takes ~420 MB of it)
+WORKER_START_TIMEOUT = 60.0  # seconds for a worker to import NumPy, SymPy and numba
 QUEUE_TIMEOUT = 10.0  # seconds a request may wait for a free worker
+# Jobs a worker does before it is replaced: numba never frees compiled code, so each formula a
+# worker compiles (native.py) keeps about 1.4 MB, and WORKER_MEMORY would run out after ~450.
+WORKER_JOBS = 200
 
 # What a job that runs out of time says (analysis.py says it too, for a slow rebuild).
 TOO_SLOW = "the formula took too long to evaluate; try a simpler one"
@@ -76,6 +83,9 @@ def _serve(fd: int) -> None:
     np.seterr(all="ignore")
     warnings.simplefilter("ignore")
     _disable_text_parsing()
+    from .native import start_compiler
+
+    start_compiler()  # before "ready": no formula's time limit pays for setting numba up
     threading.Thread(target=_exit_with_server, args=(os.getppid(),), daemon=True).start()
     connection = Connection(fd)
     connection.send_bytes(b'"ready"')
@@ -136,6 +146,7 @@ class _Worker:
         finally:
             theirs.close()
         self._connection = ours
+        self.jobs = 0
         if not self._ready():
             self.kill()
             raise _WorkerFailed("the worker did not start")
@@ -147,11 +158,12 @@ class _Worker:
         except (EOFError, OSError):
             return False
 
-    def call(self, function: Callable, args: tuple, timeout: float) -> dict:
+    def call(self, function: Callable, args: tuple, timeout: float, too_slow: str = TOO_SLOW) -> dict:
+        self.jobs += 1
         try:
             self._connection.send((function, args))
             if not self._connection.poll(timeout):
-                raise _WorkerFailed(TOO_SLOW)
+                raise _WorkerFailed(too_slow)
             return json.loads(self._connection.recv_bytes())
         except (EOFError, OSError) as error:
             raise _WorkerFailed(f"the formula evaluator stopped unexpectedly ({error})") from None
@@ -164,7 +176,8 @@ class _Worker:
 
 class _WorkerPool:
     """At most `size` workers shared by the server's threads; each job has a worker to itself.
-    A worker that runs out of time is killed and a fresh one is started in the background."""
+    A worker that runs out of time, or has done WORKER_JOBS jobs, is killed and a fresh one is
+    started in the background."""
 
     def __init__(self, size: int):
         self._size = size
@@ -175,16 +188,38 @@ class _WorkerPool:
     def run(self, function: Callable, args: tuple, timeout: float = JOB_TIMEOUT):
         """`function(*args)` in a worker; its result, or ValueError with the worker's message,
         or ValueError(TOO_SLOW) after `timeout` seconds."""
+        with self.session() as run:
+            return run(function, args, timeout)
+
+    @contextlib.contextmanager
+    def session(self):
+        """One worker for several jobs in a row (a formula's analysis, then its compile: the
+        second needs no new turn in the queue). Yields run(function, args, timeout,
+        too_slow=TOO_SLOW), which behaves as `run` above, saying `too_slow` when it runs out of
+        time; after a failed job the worker is gone and run refuses further jobs."""
         worker = self._acquire()
+        failed = False
+
+        def run(function: Callable, args: tuple, timeout: float = JOB_TIMEOUT, too_slow: str = TOO_SLOW):
+            nonlocal failed
+            if failed:
+                raise ValueError("the formula evaluator stopped")
+            try:
+                reply = worker.call(function, args, timeout, too_slow)
+            except _WorkerFailed as failure:
+                failed = True
+                raise ValueError(str(failure)) from None
+            if "error" in reply:
+                raise ValueError(reply["error"])
+            return reply["ok"]
+
         try:
-            reply = worker.call(function, args, timeout)
-        except _WorkerFailed as failure:
-            self._discard(worker)
-            raise ValueError(str(failure)) from None
-        self._release(worker)
-        if "error" in reply:
-            raise ValueError(reply["error"])
-        return reply["ok"]
+            yield run
+        finally:
+            if failed or worker.jobs >= WORKER_JOBS:
+                self._discard(worker)
+            else:
+                self._release(worker)
 
     def start_spare(self) -> None:
         """Start one more worker, if the pool is not full (for warming up and replacements)."""
