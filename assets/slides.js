@@ -400,9 +400,10 @@
     }
     const o = Object.assign(chosen(), options || {});
     return withPlayer("video", opener, o.width, o.height, async (frame, race) => {
-      const plan = frameSteps(P.state().steps, o.speed, VIDEO_FPS, 0);
-      const holdFrames = Math.round((HOLD_END_MS / 1000) * VIDEO_FPS);
-      const total = plan.steps.length + holdFrames;
+      // The recorder stamps each frame with the time it was taken, so the step shown follows the
+      // clock: a frame that takes long to draw skips steps rather than slowing the race down.
+      const steps = P.state().steps;
+      const endMs = (steps / o.speed) * 1000 + HOLD_END_MS;
       const stream = frame.canvas.captureStream(0);
       const track = stream.getVideoTracks()[0];
       const recorder = new MediaRecorder(stream, {
@@ -418,16 +419,18 @@
       compose(frame);
       recorder.start();
       const t0 = performance.now();
+      let frames = 0;
       try {
-        for (let i = 0; i < total; i++) {
-          if (slides.cancelled) break;
-          if (i < plan.steps.length) showStep(plan.steps[i], race);
-          else checkSameRace(race);
+        for (let elapsed = 0; !slides.cancelled; elapsed = performance.now() - t0) {
+          showStep(Math.min(steps, Math.round((elapsed / 1000) * o.speed)), race);
           compose(frame);
           if (track.requestFrame) track.requestFrame();
-          say("Recording video… " + Math.floor((100 * i) / total) + " %");
-          await sleep(t0 + ((i + 1) * 1000) / VIDEO_FPS - performance.now());
+          frames += 1;
+          say("Recording video… " + Math.min(99, Math.floor((100 * elapsed) / endMs)) + " %");
+          if (elapsed >= endMs) break;
+          await sleep(t0 + (frames * 1000) / VIDEO_FPS - performance.now());
         }
+        await sleep(1000 / VIDEO_FPS); // the last frame reaches the encoder before the recorder stops
       } finally {
         recorder.stop();
         track.stop();
@@ -439,7 +442,7 @@
       }
       const blob = new Blob(chunks, { type: "video/webm" });
       const name = "optimizer-race-" + slug(race.surface) + ".webm";
-      download(blob, name, { width: frame.width, height: frame.height, frames: total, fps: VIDEO_FPS, mimeType: mimeType });
+      download(blob, name, { width: frame.width, height: frame.height, frames: frames, fps: VIDEO_FPS, mimeType: mimeType });
       say("Video saved: " + name + " (" + sizeText(blob.size) + ").");
       return blob;
     });
