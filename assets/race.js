@@ -5,7 +5,9 @@
 
   const P = window.OptimizerRacePlayer;
   const explorer = { drawnAt: 0, lr: null, visible: false, hooked: null }; // the learning-rate explorer
-  const shown = { surface: null, meta: null }; // the race's surface and the app's meta, for slides.js
+  // For assets/slides.js: the race's surface and the app's meta, and `recording`, which it sets
+  // while it drives the player frame by frame (the link and the live numbers then wait for its end).
+  const shown = { surface: null, meta: null, recording: false };
 
   // A slider's value at a position and back, by the scale the page declares for it
   // (app-meta.sliders, from webapp/controls.py).
@@ -163,6 +165,7 @@
     if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
   }
   P.onStep((step, playing) => {
+    if (shown.recording) return; // a replaceState per frame would be throttled by the browser
     stepIntoLink(step, playing);
     requestLive();
   });
@@ -428,6 +431,7 @@
   }
   P.onStep((step, playing) => {
     const st = P.state();
+    if (shown.recording) return; // a recording reaching the last step is not the race's end
     if (teacher.predict && !prediction.revealed && st.steps !== null && step >= st.steps) reveal();
   });
 

@@ -279,9 +279,15 @@
     return document.getElementById(id);
   }
 
+  // The status line is a live region: it changes only when its text does, and progress goes in
+  // tens of percent, so a screen reader is not read a number every frame.
   function say(text) {
     const status = el("slides-status");
-    if (status) status.textContent = text;
+    if (status && status.textContent !== text) status.textContent = text;
+  }
+
+  function sayProgress(what, done) {
+    say(what + "… " + Math.min(90, Math.floor(done * 10) * 10) + " %");
   }
 
   // The size and speed chosen in the share bar's options, and a GIF's most frames (beyond them a
@@ -347,6 +353,7 @@
     slides.cancelled = false;
     if (kind !== "png") setBusy(kind, opener);
     P.pause();
+    shownPage().recording = true;
     try {
       const frame = await makeFrame(width, height);
       return await body(frame, race);
@@ -354,6 +361,7 @@
       say((err && err.message) || String(err));
       return null;
     } finally {
+      shownPage().recording = false;
       restorePixelRatio();
       P.setStep(before.step);
       if (before.playing) P.play();
@@ -426,7 +434,7 @@
           compose(frame);
           if (track.requestFrame) track.requestFrame();
           frames += 1;
-          say("Recording video… " + Math.min(99, Math.floor((100 * elapsed) / endMs)) + " %");
+          sayProgress("Recording video", elapsed / endMs);
           if (elapsed >= endMs) break;
           await sleep(t0 + (frames * 1000) / VIDEO_FPS - performance.now());
         }
@@ -496,7 +504,7 @@
           dispose: 1, // keep the frame: the next one draws over it
         });
         before = index;
-        say("Making the GIF… " + Math.floor((100 * (i + 1)) / plan.steps.length) + " %");
+        sayProgress("Making the GIF", i / plan.steps.length);
         await sleep(0); // let the page show the progress and take a Cancel
       }
       if (slides.cancelled) {

@@ -211,6 +211,27 @@ def test_gif_frames_are_capped_and_3d_is_refused(dash_duo, race_app):
     assert Image.open(io.BytesIO(data)).size == (info["width"], info["height"])
 
 
+def test_recording_leaves_the_link_and_the_prediction_alone(dash_duo, race_app):
+    """The player is driven frame by frame: the link is written once, at the end (a replaceState
+    per frame gets throttled by the browser, and the link then holds a wrong step), and reaching
+    the last step does not reveal the winner of a race students are still predicting."""
+    start(dash_duo, race_app)
+    d = dash_duo.driver
+    open_page(dash_duo, "?surface=bowl&steps=40&predict=1")
+    wait_for(dash_duo, lambda: d.find_element(By.ID, "predict-panel").is_displayed(), 10, "the prediction card")
+    assert d.execute_script("return window.OptimizerRaceTeacher.prediction.revealed") is False
+    paused_at(dash_duo, 0)
+    d.execute_script("""window.__replaced = 0;
+        const replace = history.replaceState.bind(history);
+        history.replaceState = (...args) => { window.__replaced += 1; return replace(...args); };""")
+    record(dash_duo, "gif", width=320, height=180, speed=100)
+    assert d.execute_script("return window.__replaced") <= 1
+    assert "step=0" in d.execute_script("return location.search")
+    assert d.execute_script("return window.OptimizerRaceTeacher.prediction.revealed") is False
+    assert d.find_element(By.ID, "predict-panel").is_displayed()
+    assert "Who will win?" in d.find_element(By.ID, "predict-panel").text
+
+
 def test_buttons_options_progress_and_cancel(dash_duo, race_app):
     start(dash_duo, race_app)
     d = dash_duo.driver
@@ -231,7 +252,7 @@ def test_buttons_options_progress_and_cancel(dash_duo, race_app):
     cancel = d.find_element(By.ID, "btn-slides-cancel")
     assert cancel.is_displayed() and d.switch_to.active_element == cancel
     assert not d.find_element(By.ID, "btn-export-gif").is_enabled()
-    wait_for(dash_duo, lambda: progress(status.text) >= 5, 10, "some progress")
+    wait_for(dash_duo, lambda: progress(status.text) >= 10, 10, "some progress")
     cancel.send_keys(Keys.ESCAPE)  # Esc cancels, as the Cancel button does
     wait_for(dash_duo, lambda: status.text == "Recording cancelled.", 10, "the cancel")
     assert not cancel.is_displayed() and d.find_element(By.ID, "btn-export-gif").is_enabled()
