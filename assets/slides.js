@@ -112,8 +112,8 @@
     if (room > 20) ctx.fillText(fitText(ctx, frame.title, room), pad, h / 2);
   }
 
-  // The overlay view has no names on the map: a legend of the shown optimizers beside it, when the
-  // frame has room there.
+  // The overlay and 3-D views have no names on the map: a legend of the shown optimizers beside
+  // it, in the race's order, when the frame has room there.
   function legendEntries() {
     const s = P.state();
     const byId = {};
@@ -153,7 +153,7 @@
     drawHeader(ctx, frame);
   }
 
-  // The legend's entries, type size and width for a frame with this header (the overlay view only).
+  // The legend's entries, type size and width for a frame with this header.
   function legendBox(ctx, header) {
     const entries = legendEntries();
     if (!entries.length) return null;
@@ -226,7 +226,7 @@
 
   // A frame (canvas, header, map's place and picture) for a width × height export; without a size,
   // the map at PNG_SCALE times its size on screen, with the header above it (and the legend
-  // beside it in the overlay view).
+  // beside it in the overlay and 3-D views).
   async function makeFrame(width, height) {
     const gd = P.graphDiv("race-map");
     const s = P.state();
@@ -238,7 +238,7 @@
     const frame = { gd: gd, view: s.view, title: title(), eta: etaText(), canvas: canvas, ctx: ctx };
     frame.header = width ? headerHeight(width, height) : headerHeight(mapW * PNG_SCALE, mapH * PNG_SCALE);
     frame.margin = Math.round(frame.header * 0.2);
-    const legend = s.view === "overlay" ? legendBox(ctx, frame.header) : null;
+    const legend = s.view !== "grid" ? legendBox(ctx, frame.header) : null; // no names on one map
     if (!width) {
       width = Math.round(mapW * PNG_SCALE + 2 * frame.margin + (legend ? legend.width : 0));
       height = Math.round(mapH * PNG_SCALE + frame.header + 2 * frame.margin);
@@ -301,8 +301,11 @@
     return { width: size[0], height: size[1], speed: speed, maxFrames: maxFrames };
   }
 
+  // While a video or GIF is made its buttons are disabled and Cancel takes the focus; afterwards
+  // the focus goes back to the button that started it. A PNG is quick: it only marks the time.
   function setBusy(kind, opener) {
     slides.busy = kind;
+    if (kind === "png" || (!kind && !opener)) return;
     ["btn-export-png", "btn-export-video", "btn-export-gif"].forEach((id) => {
       const b = el(id);
       if (b) b.disabled = !!kind;
@@ -312,7 +315,7 @@
       cancel.hidden = !kind;
       if (kind) cancel.focus();
     }
-    if (!kind && opener && document.activeElement === document.body) opener.focus();
+    if (!kind && document.activeElement === document.body) opener.focus();
   }
 
   // ---------------------------------------------------------------- recording -----------------
@@ -351,7 +354,7 @@
     const before = { step: s.step, playing: s.playing };
     const race = { shownAt: s.raceShownAt, view: s.view, surface: s.surface };
     slides.cancelled = false;
-    if (kind !== "png") setBusy(kind, opener);
+    setBusy(kind, opener || el("btn-export-" + kind));
     P.pause();
     shownPage().recording = true;
     try {
@@ -365,7 +368,7 @@
       restorePixelRatio();
       P.setStep(before.step);
       if (before.playing) P.play();
-      if (kind !== "png") setBusy(null, opener);
+      setBusy(null, kind === "png" ? null : opener || el("btn-export-" + kind));
     }
   }
 
@@ -533,9 +536,14 @@
     else if (btn.id === "btn-export-gif") exportGif(null, btn);
     else if (btn.id === "btn-slides-cancel") cancel();
   });
-  document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape" && slides.busy) cancel();
-  });
+  // While recording, Esc cancels and the player's keys (Space, arrows, Home, End) are kept from the
+  // player, which the recording drives; Space and Enter still press the focused Cancel button.
+  const PLAYER_KEYS = [" ", "ArrowLeft", "ArrowRight", "Home", "End"];
+  window.addEventListener("keydown", (ev) => {
+    if (!slides.busy || slides.busy === "png") return;
+    if (ev.key === "Escape") cancel();
+    else if (PLAYER_KEYS.indexOf(ev.key) >= 0) ev.stopImmediatePropagation();
+  }, true);
 
   // The page, the tests and anyone scripting exports use this name.
   window.OptimizerRaceSlides = Object.assign(slides, {

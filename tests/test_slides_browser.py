@@ -253,10 +253,18 @@ def test_buttons_options_progress_and_cancel(dash_duo, race_app):
     assert cancel.is_displayed() and d.switch_to.active_element == cancel
     assert not d.find_element(By.ID, "btn-export-gif").is_enabled()
     wait_for(dash_duo, lambda: progress(status.text) >= 10, 10, "some progress")
-    cancel.send_keys(Keys.ESCAPE)  # Esc cancels, as the Cancel button does
+    d.switch_to.active_element.send_keys(Keys.SPACE)  # presses Cancel, and does not reach the player
     wait_for(dash_duo, lambda: status.text == "Recording cancelled.", 10, "the cancel")
     assert not cancel.is_displayed() and d.find_element(By.ID, "btn-export-gif").is_enabled()
     assert d.switch_to.active_element == d.find_element(By.ID, "btn-export-video")  # focus back where it was
+    # the GIF from the keyboard; Esc cancels it
+    d.switch_to.active_element.send_keys(Keys.TAB)
+    assert d.switch_to.active_element == d.find_element(By.ID, "btn-export-gif")
+    d.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(dash_duo, lambda: "Making the GIF…" in status.text, 10, "the GIF's progress")
+    d.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait_for(dash_duo, lambda: status.text == "GIF cancelled.", 20, "the cancel")
+    assert d.switch_to.active_element == d.find_element(By.ID, "btn-export-gif")
     assert d.execute_script("return window.OptimizerRaceSlides.lastBlob") is None
     # the race was playing before: it plays again
     wait_for(dash_duo, lambda: state(dash_duo)["playing"], 5, "the race playing again")
