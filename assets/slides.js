@@ -22,7 +22,7 @@
   const PNG_SCALE = 2; // the picture is twice the map's size on screen, as before the header existed
 
   const slides = {
-    busy: null, // "video" or "gif" while recording
+    busy: null, // "video" or "gif" while recording, "png" while a picture is made
     cancelled: false,
     lastBlob: null, // the last file made, and its name and facts (read by the tests)
     lastName: null,

@@ -188,6 +188,13 @@ def test_lesson_eta_and_own_learning_rates_in_the_header(dash_duo, race_app):
     # one optimizer with its own η: the shared value, and how many have their own
     open_page(dash_duo, "?surface=ravine&set=adam.lr:0.05")
     assert d.execute_script("return window.OptimizerRaceSlides.eta()").endswith("(1 with their own)")
+    # each shown optimizer at its own η: no shared value to name
+    open_page(dash_duo, "?surface=bowl&set=gd.lr:0.1,momentum.lr:0.2,nag.lr:0.3"
+                        "&hide=sgd,minibatch_sgd,adagrad,adadelta,rmsprop,adam")
+    assert d.execute_script("return window.OptimizerRaceSlides.eta()") == "η per optimizer"
+    # a typed formula is named by its formula
+    open_page(dash_duo, "?surface=custom&f=x^2%2B3*y^2")
+    assert d.execute_script("return window.OptimizerRaceSlides.title()").startswith("f(x, y) = x**2 + 3*y**2")
 
 
 def test_gif_frames_are_capped_and_3d_is_refused(dash_duo, race_app):
