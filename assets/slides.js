@@ -226,15 +226,16 @@
 
   // A frame (canvas, header, map's place and picture) for a width × height export; without a size,
   // the map at PNG_SCALE times its size on screen, with the header above it (and the legend
-  // beside it in the overlay and 3-D views).
-  async function makeFrame(width, height) {
+  // beside it in the overlay and 3-D views). `readBack`: its pixels are read every frame (a GIF),
+  // so the canvas is kept in memory rather than on the GPU.
+  async function makeFrame(width, height, readBack) {
     const gd = P.graphDiv("race-map");
     const s = P.state();
     if (!gd || !gd._fullLayout || !s.steps) throw new Error("There is no race on screen yet.");
     const mapW = gd.clientWidth;
     const mapH = gd.clientHeight;
     const canvas = document.createElement("canvas");
-    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    const ctx = canvas.getContext("2d", { willReadFrequently: !!readBack });
     const frame = { gd: gd, view: s.view, title: title(), eta: etaText(), canvas: canvas, ctx: ctx };
     frame.header = width ? headerHeight(width, height) : headerHeight(mapW * PNG_SCALE, mapH * PNG_SCALE);
     frame.margin = Math.round(frame.header * 0.2);
@@ -334,8 +335,7 @@
     for (let i = 0; i < count; i++) {
       out.push(spedUp ? Math.round((i * steps) / (count - 1)) : Math.min(steps, Math.round((i * speed) / fps)));
     }
-    if (out[out.length - 1] !== steps) out.push(steps);
-    return { steps: out, spedUp: !!spedUp };
+    return { steps: out, spedUp: !!spedUp }; // the last is the last step either way
   }
 
   // Runs `body(frame, race)` with the player paused and a frame ready; afterwards the player is put
@@ -358,7 +358,7 @@
     P.pause();
     shownPage().recording = true;
     try {
-      const frame = await makeFrame(width, height);
+      const frame = await makeFrame(width, height, kind === "gif");
       return await body(frame, race);
     } catch (err) {
       say((err && err.message) || String(err));
