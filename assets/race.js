@@ -5,6 +5,9 @@
 
   const P = window.OptimizerRacePlayer;
   const explorer = { drawnAt: 0, lr: null, visible: false, hooked: null }; // the learning-rate explorer
+  // For assets/slides.js: the race's surface and the app's meta, and `recording`, which it sets
+  // while it drives the player frame by frame (the link and the live numbers then wait for its end).
+  const shown = { surface: null, meta: null, recording: false };
 
   // A slider's value at a position and back, by the scale the page declares for it
   // (app-meta.sliders, from webapp/controls.py).
@@ -162,43 +165,12 @@
     if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
   }
   P.onStep((step, playing) => {
+    if (shown.recording) return; // a replaceState per frame would be throttled by the browser
     stepIntoLink(step, playing);
     requestLive();
   });
 
-  // ---- share and PNG export
-  function download(href, filename) {
-    const a = document.createElement("a");
-    a.href = href;
-    a.download = filename;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-  }
-  async function exportPng() {
-    const gd = P.graphDiv("race-map");
-    if (!gd) return;
-    const w = gd.clientWidth;
-    const h = gd.clientHeight;
-    const scale = 2;
-    const base = await window.Plotly.toImage(gd, { format: "png", width: w, height: h, scale: scale });
-    const img = new Image();
-    await new Promise((resolve) => {
-      img.onload = resolve;
-      img.src = base;
-    });
-    const canvas = document.createElement("canvas");
-    canvas.width = w * scale;
-    canvas.height = h * scale;
-    const ctx = canvas.getContext("2d");
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
-    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
-    const overlay = gd.querySelector("canvas.race-overlay");
-    if (overlay && P.state().view !== "3d") ctx.drawImage(overlay, 0, 0, canvas.width, canvas.height);
-    const s = P.state();
-    download(canvas.toDataURL("image/png"), "optimizer-race-" + s.surface + "-step" + s.step + ".png");
-  }
+  // ---- share (the PNG, video and GIF exports are assets/slides.js)
   function copyLink(button) {
     const url = window.location.href;
     const done = () => {
@@ -211,8 +183,7 @@
   document.addEventListener("click", (ev) => {
     const btn = ev.target.closest && ev.target.closest("button");
     if (!btn) return;
-    if (btn.id === "btn-export-png") exportPng();
-    else if (btn.id === "btn-copy-link") copyLink(btn);
+    if (btn.id === "btn-copy-link") copyLink(btn);
   });
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
@@ -242,6 +213,8 @@
       },
       show: function (race, surface, view, visible, meta) {
         if (!race || !surface) return window.dash_clientside.no_update;
+        shown.surface = surface;
+        shown.meta = meta;
         if (P.load(race, surface, view, shownIds(visible, racedExtras(race, meta)))) {
           live.sent = null;
           requestLive();
@@ -458,6 +431,7 @@
   }
   P.onStep((step, playing) => {
     const st = P.state();
+    if (shown.recording) return; // a recording reaching the last step is not the race's end
     if (teacher.predict && !prediction.revealed && st.steps !== null && step >= st.steps) reveal();
   });
 
@@ -510,5 +484,6 @@
   // Tests and the browser benchmark drive and read the player through this name.
   window.OptimizerRace = P;
   window.OptimizerRaceExplorer = explorer;
+  window.OptimizerRaceShown = shown;
   window.OptimizerRaceTeacher = { teacher: teacher, prediction: prediction, tally: tally };
 })();

@@ -258,10 +258,40 @@ def _share() -> html.Div:
         button("btn-copy-link", "Copy link", "Copy a link that opens exactly this race"),
         button("btn-export-csv", "CSV", "Paths, losses and settings as CSV"),
         button("btn-export-json", "JSON", "The race as JSON: enough to reproduce it"),
-        button("btn-export-png", "PNG", "The current view as a picture"),
+        button("btn-export-png", "PNG", "The current view as a picture, with the title, η and step above it"),
+        button("btn-export-video", "Video", "Record the race from step 0 to the end as a WebM video"),
+        button("btn-export-gif", "GIF", "The race from step 0 to the end as an animated GIF"),
         button("btn-export-html", "HTML", "A single file that replays this race offline"),
+        _slides_options(),
         dcc.Download(id="download"),
     ])
+
+
+# The video and GIF sizes offered (16:9, for slides); the first is the default.
+SLIDE_SIZES = ((1280, 720), (1920, 1080), (960, 540), (640, 360))
+GIF_MAX_FRAMES = 300  # a longer GIF gets too big for a slide deck; slides.js reads it from the page
+
+
+def _slides_options() -> html.Div:
+    """The video's and GIF's size and speed, and their progress with a Cancel: assets/slides.js
+    reads the menus when a recording starts and writes the status line (role=status, so a screen
+    reader hears "Recording… 40 %" and the file's name)."""
+    def option(label, select):
+        return html.Label([html.Span(label), select], className="slides-option")
+
+    return html.Div(className="slides-options", role="group", children=[
+        option("Size", html.Select(id="slides-size", className="slides-select", children=[
+            html.Option(f"{w} × {h}", value=f"{w}x{h}") for w, h in SLIDE_SIZES])),
+        option("Speed", html.Select(id="slides-speed", className="slides-select", children=[
+            html.Option(f"{v} steps/s", value=str(v), selected=(v == DEFAULT_SPEED)) for v in SPEEDS])),
+        html.P(f"A GIF has at most {GIF_MAX_FRAMES} frames: a longer race plays faster in it.",
+               className="hint slides-hint"),
+        html.Div(className="slides-progress", children=[
+            html.Span(id="slides-status", className="slides-status", role="status", **{"aria-live": "polite"}),
+            html.Button("Cancel", id="btn-slides-cancel", className="text-button", hidden=True,
+                        title="Stop the recording (Esc)"),
+        ]),
+    ], **{"aria-label": "Video and GIF options", "data-gif-max-frames": str(GIF_MAX_FRAMES)})
 
 
 def build_layout() -> html.Div:
