@@ -45,7 +45,18 @@ def test_bad_links_are_reported_not_fatal(query):
 
 def test_bare_scenario_link_opens_the_lesson():
     states = {k: s.state for k, s in SCENARIOS.items()}
-    assert link.decode("?scenario=saddle_escape", "bowl", [], states) == SCENARIOS["saddle_escape"].state
+    lesson = SCENARIOS["saddle_escape"].state
+    assert link.decode("?scenario=saddle_escape", "bowl", [], states) == lesson
+    # with the browser's step, or a teacher's hide/lock/predict/present, it is still the lesson as written
+    assert link.decode("?scenario=saddle_escape&step=60", "bowl", [], states) == lesson
+    problems = []
+    taught = link.decode("?scenario=saddle_escape&hide=explorer,noise&lock=lr&predict=1&present=1", "bowl", problems,
+                         states)
+    assert not problems and taught.surface == lesson.surface and taught.values == lesson.values
+    assert (taught.hidden_parts, taught.locked_parts, taught.predict, taught.present) == (("noise", "explorer"),
+                                                                                        ("lr",), True, True)
+    # a link that hides an optimizer says something of the race: it is read as a whole race
+    assert link.decode("?scenario=saddle_escape&hide=sgd", "bowl", [], states).hidden == ("sgd",)
 
 
 def test_tuning_gives_every_optimizer_a_good_rate_and_all_arrive_and_stay_on_the_bowl():

@@ -213,6 +213,17 @@ def encode(state: RaceState) -> str:
     return "?" + urlencode(list(query.items()), safe=",:.^*()")
 
 
+TEACHER = (HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)  # the page's teacher mode, apart from the race
+_LESSON_LINK_KEYS = {"scenario", "surface", "step", *(c.key for c in TEACHER)}
+
+
+def _names_only_a_lesson(params: Mapping[str, str]) -> bool:
+    """Whether a link names a lesson and nothing of the race (`?scenario=…`, with the browser's
+    step or teacher mode): it opens the lesson as written. `hide` may name parts, not optimizers."""
+    hidden = set(params.get("hide", "").split(",")) - {""}
+    return set(params) <= _LESSON_LINK_KEYS and not hidden & set(OPTIMIZERS)
+
+
 def decode(search: str | None, default_surface: str = DEFAULT_SURFACE, problems: Problems | None = None,
            scenarios: Mapping[str, RaceState] | None = None) -> RaceState:
     """The state a link's query describes (through `parse`); anything unreadable is reported in
@@ -224,13 +235,15 @@ def decode(search: str | None, default_surface: str = DEFAULT_SURFACE, problems:
         problems.append("the link is too long; it was ignored")
         search = ""
     params = dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
-    if scenarios and params.get("scenario") in scenarios and set(params) <= {"scenario", "surface"}:
-        return scenarios[params["scenario"]]
     raw: dict[str, Any] = {"surface": default_surface}
     for cid, control in CONTROLS.items():
         value = control.from_link(params, problems)
         if value is not MISSING:
             raw[cid] = value
+    if scenarios and params.get("scenario") in scenarios and _names_only_a_lesson(params):
+        # the lesson as written, in the link's teacher mode (and at its step: the browser's)
+        linked = parse(raw)[0]
+        return replace(scenarios[params["scenario"]], **{c.id: getattr(linked, c.id) for c in TEACHER})
     state = parse(raw, problems)[0]
     for oid, hps in raw.get("overrides", {}).items():
         if oid in EXTRAS and oid not in state.extras:
