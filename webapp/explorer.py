@@ -248,11 +248,12 @@ def explorer_figure(sw: SweepResult, surface: Surface) -> dict:
                        "y1": 1, "line": {"color": "#a01c2c", "width": 1.5}})
         annotations.append({"x": math.log10(limit), "xref": "x", "y": 0.97, "yref": "paper",
                             "xanchor": "left", "text": f" GD limit 2/λmax = {_fmt(limit)}",
-                            "showarrow": False, "font": {"size": 11, "color": "#a01c2c"}})
+                            "showarrow": False, "font": {"size": 14, "color": "#a01c2c"}})
     return {
         "data": traces,
         "layout": {
-            "margin": {"l": 190, "r": 20, "t": 26, "b": 44},
+            # text at 14 px (read on a projector); the verdict rows' labels set the left margin
+            "margin": {"l": 60, "r": 20, "t": 40, "b": 48},
             "height": 520,
             "hovermode": "closest",
             "clickmode": "event",
@@ -260,15 +261,15 @@ def explorer_figure(sw: SweepResult, surface: Surface) -> dict:
             "meta": {"surface": sw.surface_id},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "#ffffff",
-            "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#1f2630"},
-            "legend": {"orientation": "h", "y": 1.08, "x": 0, "font": {"size": 11}},
-            "xaxis": {"type": "log", "domain": [0, 1], "anchor": "y2", "title": {"text": "learning rate η"},
+            "font": {"family": "system-ui, sans-serif", "size": 14, "color": "#1f2630"},
+            "legend": {"orientation": "h", "y": 1.08, "x": 0},
+            "xaxis": {"type": "log", "domain": [0, 1], "anchor": "y2", "title": {"text": "learning rate η"}, "dtick": 1,
                       "range": [math.log10(lrs[0]) - 0.05, math.log10(lrs[-1]) + 0.05],
                       "showline": True, "linecolor": "#c5ced8", "fixedrange": True},
             "yaxis": {"type": "log", "domain": [0.42, 1], "title": {"text": "final f − f_min"},
                       "range": [bottom, top + 0.1], "exponentformat": "power", "dtick": 2,
-                      "showline": True, "linecolor": "#c5ced8", "fixedrange": True},
-            "yaxis2": {"domain": [0, 0.38], "autorange": "reversed", "fixedrange": True, "tickfont": {"size": 11}},
+                      "showline": True, "linecolor": "#c5ced8", "fixedrange": True, "automargin": True},
+            "yaxis2": {"domain": [0, 0.38], "autorange": "reversed", "fixedrange": True, "automargin": True},
             "shapes": shapes,
             "annotations": annotations,
         },

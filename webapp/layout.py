@@ -24,7 +24,8 @@ def _slider(slider_id: str) -> html.Div:
         id=f"control-{slider_id}",
         children=[
             html.Label(
-                [html.Span(s.label), html.Span(id=f"{slider_id}-readout", className="readout")],
+                # the slider's handle is named by this label and read out by the readout (assets/page.js)
+                [html.Span(s.label, id=f"{slider_id}-label"), html.Span(id=f"{slider_id}-readout", className="readout")],
                 htmlFor=s.component,
             ),
             dcc.Slider(
@@ -75,10 +76,17 @@ def _override_row(oid: str) -> html.Div:
 
 
 def _controls() -> html.Aside:
+    # On a phone (assets/style.css, narrow) the settings are a sheet over the bottom of the screen,
+    # opened by the top bar's Settings button and closed by Done (assets/page.js).
     return html.Aside(
-        className="controls",
+        className="controls", id="controls", **{"aria-label": "Settings"},
         children=[
-            html.H2("Lessons"),
+            html.Div(className="sheet-head", children=[
+                html.H2("Settings"),
+                html.Button("Done", id="btn-close-controls", className="text-button", n_clicks=0,
+                            **{"aria-controls": "controls"}),
+            ]),
+            html.H2("Lessons", id="scenario-label"),
             dcc.Dropdown(
                 id="scenario", className="scenario-menu", clearable=True, searchable=False,
                 placeholder="Choose a ready lesson…",
@@ -103,13 +111,14 @@ def _controls() -> html.Aside:
                     html.Summary("Per-optimizer settings"),
                     html.P("Show or hide an optimizer; type a value to override a shared slider.",
                            className="hint"),
+                    html.Span("Shown optimizers", id="visible-label", className="visually-hidden"),
                     dcc.Checklist(
                         id="visible",
                         options=[{"label": html.Span([_swatch(o), OPTIMIZERS[o].name]), "value": o}
                                  for o in OPTIMIZERS],
                         value=list(OPTIMIZERS), className="visible-list",
                     ),
-                    html.H3("Extras", className="extras-title"),
+                    html.H3("Extras", className="extras-title", id="extras-label"),
                     html.P("Four refinements of Adam, off by default: tick one to add it to the race.",
                            className="hint"),
                     dcc.Checklist(
@@ -135,7 +144,7 @@ def _playback() -> html.Div:
             html.Div(id="scrubber-host", className="scrubber-host"),
             html.Span(id="step-label", className="step-label", children="step 0"),
             html.Select(
-                id="speed", className="speed", title="Animation speed",
+                id="speed", className="speed", title="Animation speed", **{"aria-label": "Animation speed"},
                 children=[html.Option(f"{v} steps/s", value=str(v), selected=(v == DEFAULT_SPEED)) for v in SPEEDS],
             ),
         ],
@@ -249,6 +258,7 @@ def build_layout() -> html.Div:
                 className="topbar",
                 children=[
                     html.H1("Optimizer Race"),
+                    html.Span("Surface", id="surface-label", className="visually-hidden"),
                     dcc.Dropdown(
                         id="surface", className="surface-menu", clearable=False, searchable=False,
                         options=[{"label": s.name, "value": s.id} for s in SURFACES.values()]
@@ -265,16 +275,21 @@ def build_layout() -> html.Div:
                         dcc.Markdown(id="surface-formula", mathjax=True, className="surface-formula"),
                         html.P(id="surface-description", className="surface-description"),
                     ]),
+                    html.Span("View", id="view-label", className="visually-hidden"),
                     dcc.RadioItems(
                         id="view", className="view-toggle", inline=True, value="grid",
                         options=[{"label": label, "value": v} for v, label in VIEWS.items()],
                     ),
+                    html.Button("Settings", id="btn-controls", className="text-button controls-toggle", n_clicks=0,
+                                **{"aria-controls": "controls"}),  # aria-expanded: assets/page.js
                 ],
             ),
             _controls(),
             html.Main(
                 className="stage",
                 children=[
+                    # on a phone, the side-by-side view shows one map at a time: this picks it (race.js)
+                    html.Div(id="map-switch", className="map-switch", role="group", **{"aria-label": "Map shown"}),
                     html.Div(className="map-host", children=[
                         dcc.Graph(id="race-map", className="race-map", responsive=True,
                                   config={"displayModeBar": False, "doubleClick": False}),
