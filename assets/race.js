@@ -374,6 +374,7 @@
             gd.on("plotly_afterplot", () => {
               explorer.drawnAt = performance.now();
               placeExplorerLine();
+              fitExplorer(gd);
             });
           }
           requestAnimationFrame(() => requestAnimationFrame(placeExplorerLine));
@@ -428,6 +429,15 @@
     });
     const shared = ((meta && meta.shared_lr) || []).concat(chosen);
     return { names: names, listed: listed.join(", "), all: shared.length > 0 && shared.every((o) => covered.has(o)) };
+  }
+
+  // On a phone the explorer's legend would cover its plot and its 14 px labels squeeze it: no
+  // legend (the lines have the leaderboard's colours), smaller text.
+  function fitExplorer(gd) {
+    const fl = gd._fullLayout;
+    if (NARROW.matches && fl && fl.showlegend) {
+      window.Plotly.relayout(gd, { showlegend: false, "font.size": 11, "margin.t": 16 });
+    }
   }
 
   // The race's learning rate on the explorer: a line drawn over the figure (a Plotly shape would

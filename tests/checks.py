@@ -62,3 +62,11 @@ def wsgi_server(name: str, workers: int, threads: int):
         yield server
     finally:
         server.stop()
+
+
+def set_viewport(driver, width: int, height: int, phone: bool = False) -> None:
+    """Lay the page out in a `width` × `height` viewport (CSS pixels), whatever the browser's
+    window; `phone`: as a phone does (the page at device width, touch events, no mouse hover)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": phone})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": phone, "maxTouchPoints": 5})

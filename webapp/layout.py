@@ -300,7 +300,9 @@ def build_layout() -> html.Div:
             html.Section(
                 className="side",
                 children=[
-                    html.Div(id="scenario-text", className="scenario-text"),
+                    # a Tab stop, so that the keyboard can scroll a long lesson (hidden while empty)
+                    html.Div(id="scenario-text", className="scenario-text", tabIndex=0, role="region",
+                             **{"aria-label": "Lesson"}),
                     html.H2("Leaderboard"),
                     html.Div(id="leaderboard", className="leaderboard", children=html.P(
                         "Preparing the first race… The first start after installing compiles the engine "
