@@ -83,8 +83,10 @@
     attributeFilter: ["tabindex", "role", "aria-selected", "aria-labelledby", "class"],
   });
 
-  // ---- the settings sheet (narrow screens: assets/style.css's max-width 700px)
-  const NARROW = window.matchMedia("(max-width: 700px)");
+  // ---- the settings sheet, on a phone: the screens assets/style.css lays out in one column (up
+  // to 700 px wide, or a phone on its side: at most 500 px high and 1100 px wide). race.js shows
+  // one map at a time there.
+  const NARROW = window.matchMedia("(max-width: 700px), (max-height: 500px) and (max-width: 1100px)");
 
   function sheet() {
     return document.getElementById("controls");
@@ -131,6 +133,8 @@
   NARROW.addEventListener("change", () => {
     if (!NARROW.matches) setOpen(false, false);
   });
+
+  window.OptimizerRacePage = { narrow: NARROW };
 
   function start() {
     if (!toggle()) return setTimeout(start, 100);

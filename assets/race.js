@@ -60,7 +60,7 @@
   // ---- a phone: the side-by-side view shows one map at a time, the one the switcher picks
   // (each map the width of the screen, not nine of a ninth each); the leaderboard, the loss
   // chart and the overlay view still show every optimizer. A tap on a leaderboard row picks too.
-  const NARROW = window.matchMedia("(max-width: 700px)");
+  const NARROW = window.OptimizerRacePage.narrow; // a phone (assets/page.js, loaded first)
   const single = { id: null, args: null }; // the optimizer on the map; mapFigure's last arguments
   // The map's figure for mapFigure's last arguments: on a phone, one panel of the side-by-side view.
   function singleMapFigure() {

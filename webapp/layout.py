@@ -40,7 +40,7 @@ def lesson_panel(scenario) -> list:
     """A lesson as the side panel shows it: its title, what it sets up, and what to watch (each
     sentence a claim the race bears out)."""
     return [
-        html.H3(scenario.title),
+        html.H2(scenario.title, className="lesson-title"),
         html.P(scenario.intro),
         html.Ul([html.Li(claim.text) for claim in scenario.claims], className="lesson-claims"),
     ]
@@ -182,9 +182,9 @@ def _equations() -> html.Section:
             )
         )
     return html.Section(
-        className="equations",
+        className="equations", **{"aria-labelledby": "equations-title"},
         children=[
-            html.H2("The update rules, exactly as they run"),
+            html.H2("The update rules, exactly as they run", id="equations-title"),
             html.P(
                 "g is the gradient at θ (for Nesterov at the look-ahead point), t counts steps from "
                 "1, every state starts at zero; the rules are those of torch.optim. Under each rule: "
@@ -200,10 +200,10 @@ def _equations() -> html.Section:
 def _explorer() -> html.Section:
     return html.Section(
         className="explorer",
-        id="explorer",
+        id="explorer", **{"aria-labelledby": "explorer-title"},
         children=[
             html.Div(className="explorer-head", children=[
-                html.H2("Learning-rate explorer"),
+                html.H2("Learning-rate explorer", id="explorer-title"),
                 html.Span(id="explorer-status", className="explorer-status"),
                 html.Button("Tune: each optimizer its best η", id="btn-tune", className="text-button tune",
                             n_clicks=0, title="Race again with every optimizer at its own best learning rate"),
@@ -298,7 +298,7 @@ def build_layout() -> html.Div:
                 ],
             ),
             html.Section(
-                className="side",
+                className="side", **{"aria-label": "Standings"},
                 children=[
                     # a Tab stop, so that the keyboard can scroll a long lesson (hidden while empty)
                     html.Div(id="scenario-text", className="scenario-text", tabIndex=0, role="region",
