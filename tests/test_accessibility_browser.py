@@ -12,7 +12,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.checks import set_viewport
+from tests.checks import open_at_size
 from tests.test_app_browser import console_errors, state, wait_for
 
 pytestmark = pytest.mark.browser
@@ -24,16 +24,8 @@ SIZES = {"phone": (390, 844), "laptop": (1366, 768), "projector": (1920, 1080)}
 def open_page(duo, app, size, query=""):
     """The page at `query` in a viewport of `size`, once its race is on screen (paused, so that
     the page holds still) and its formulas are typeset."""
-    w, h = SIZES[size]
-    set_viewport(duo.driver, w, h, phone=w < 700)
-    if not duo.server_url:
-        duo.start_server(app)
-    d = duo.driver
-    d.get(duo.server_url + "/" + query)
-    wait_for(duo, lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
-             20, "the race")
-    d.execute_script("window.OptimizerRace.pause()")
-    wait_for(duo, lambda: d.execute_script(
+    open_at_size(duo, app, *SIZES[size], query)
+    wait_for(duo, lambda: duo.driver.execute_script(
         "return document.querySelectorAll('.equation-card mjx-container').length >= 9"
         " && !!document.querySelector('#surface-formula mjx-container')"), 20, "the formulas")
 
@@ -143,7 +135,7 @@ def test_tab_order_skips_formulas_and_every_stop_shows_a_ring(dash_duo, race_app
     assert radios, "the view's radio items are not Tab stops"
 
 
-def test_menus_open_from_the_keyboard(dash_duo, race_app):
+def test_menus_and_views_from_the_keyboard(dash_duo, race_app):
     open_page(dash_duo, race_app, "laptop")
     d = dash_duo.driver
 
@@ -169,6 +161,12 @@ def test_menus_open_from_the_keyboard(dash_duo, race_app):
     names = d.execute_script("""return ['surface', 'scenario'].map(id => document.getElementById(id)
         .getAttribute('aria-labelledby').split(' ').map(i => document.getElementById(i).textContent).join(', '));""")
     assert names == ["Surface, Bowl", "Lessons, Learning rate too high"], names
+    # the view is a radio group: → chooses the next view (and does not step the race)
+    step = state(dash_duo)["step"]
+    d.execute_script("arguments[0].focus()", d.find_element(By.CSS_SELECTOR, "#view input:checked"))
+    ActionChains(d).send_keys(Keys.ARROW_RIGHT).perform()
+    wait_for(dash_duo, lambda: state(dash_duo)["view"] == "overlay", 5, "→ to choose the overlay view")
+    assert state(dash_duo)["step"] == step
 
 
 # The contrast of an element's text with the background it is drawn on (WCAG's ratio).

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.action_chains import ActionChains
 
-from tests.checks import set_viewport
+from tests.checks import open_at_size, set_viewport
 from tests.test_app_browser import console_errors, new_race, state, wait_for
 
 pytestmark = pytest.mark.browser
@@ -19,14 +19,7 @@ PARTS = [".topbar", "#map-switch", ".map-host", ".playback", "#leaderboard", "#l
 
 
 def open_phone(duo, app, size, query=""):
-    set_viewport(duo.driver, *size, phone=True)
-    if not duo.server_url:
-        duo.start_server(app)
-    d = duo.driver
-    d.get(duo.server_url + "/" + query)
-    wait_for(duo, lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
-             20, "the race")
-    d.execute_script("window.OptimizerRace.pause()")
+    open_at_size(duo, app, *size, query)
     return state(duo)
 
 
