@@ -72,7 +72,8 @@
     return P.mapFigure(surface, view, meta, one ? [single.id] : shown);
   }
   function redrawMap() {
-    if (single.args && window.dash_clientside && window.dash_clientside.set_props) {
+    // only the side-by-side view changes (a new 3-D figure would turn the camera back)
+    if (single.args && single.args[1] === "grid" && window.dash_clientside && window.dash_clientside.set_props) {
       window.dash_clientside.set_props("race-map", { figure: singleMapFigure() });
     }
   }
@@ -431,8 +432,8 @@
     return { names: names, listed: listed.join(", "), all: shared.length > 0 && shared.every((o) => covered.has(o)) };
   }
 
-  // On a phone the explorer's legend would cover its plot and its 14 px labels squeeze it: no
-  // legend (the lines have the leaderboard's colours), smaller text.
+  // On a phone the explorer's legend (five rows there) and its 14 px labels would leave its plot
+  // little room: no legend (the lines have the leaderboard's colours), smaller text.
   function fitExplorer(gd) {
     const fl = gd._fullLayout;
     if (NARROW.matches && fl && fl.showlegend) {
