@@ -6,6 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8050
 WORKERS ?= auto
 THREADS ?= 16
+AXE    := tests/axe/node_modules/.installed
 
 .PHONY: run test test-fast bench clean serve load
 
@@ -21,10 +22,17 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# axe-core for the accessibility tests (Node and npm), at the version tests/axe/package-lock.json
+# pins; npm ci runs again only when that file changes (npm dates the files it unpacks in 1985, so
+# the stamp is a file of our own)
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	npm ci --prefix tests/axe --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: $(VENV)/.runtime
 	$(BIN)/python app.py --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(AXE)
 	$(BIN)/python -m pytest
 
 # Everything but the real-browser and real-server tests.

@@ -28,6 +28,7 @@ def create_app() -> Dash:
         compress=True,  # flask-compress: zstd, br or gzip, as the browser accepts (plotly.js, race payloads)
         update_title=None,
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # the page's language, for screen readers
     app.layout = build_layout()
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     # The races are base64 float32, which compression mostly shrinks by base64's own overhead:

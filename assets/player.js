@@ -235,9 +235,17 @@
     ctx.stroke();
   }
 
+  // Text on a projector-wide screen (assets/style.css: min-width 1700px) is at least 14 px: the
+  // figures' and the canvas labels' sizes, as they are drawn.
+  const PROJECTOR = window.matchMedia ? window.matchMedia("(min-width: 1700px)") : { matches: false };
+  function textSize(px) {
+    return PROJECTOR.matches ? Math.max(px, 14) : px;
+  }
+
   // A label in the panel's top-right corner; a shorter text when the long one does not fit.
   function drawLabel(ctx, ax, text, color, shortText) {
-    ctx.font = "600 12px system-ui, sans-serif";
+    const fs = Math.round(textSize(12));
+    ctx.font = "600 " + fs + "px system-ui, sans-serif";
     let w = ctx.measureText(text).width + 10;
     if (w > ax.xa._length - 12 && shortText) {
       text = shortText;
@@ -246,9 +254,9 @@
     const x = Math.max(ax.xa._offset + 2, ax.xa._offset + ax.xa._length - w - 6);
     const y = ax.ya._offset + 6;
     ctx.fillStyle = "rgba(255,255,255,0.9)";
-    ctx.fillRect(x, y, w, 18);
+    ctx.fillRect(x, y, w, fs + 6);
     ctx.fillStyle = color;
-    ctx.fillText(text, x + 5, y + 13);
+    ctx.fillText(text, x + 5, y + fs + 1);
   }
 
   // 3-D: WebGL traces cannot be drawn on the 2-D canvas; the paths are restyled in place, a few
@@ -586,6 +594,7 @@
     const tag = (el.tagName || "").toUpperCase();
     if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || el.isContentEditable) return;
     if (el.getAttribute && el.getAttribute("role") === "slider") return; // sliders use arrows
+    if (ev.key === " " && el.closest && el.closest("button, summary, a[href]")) return; // Space presses a focused button
     if (ev.key === " ") controls["btn-play"]();
     else if (ev.key === "ArrowLeft") controls["btn-back"](ev.shiftKey);
     else if (ev.key === "ArrowRight") controls["btn-forward"](ev.shiftKey);
@@ -674,7 +683,7 @@
       showticklabels: showLabels,
       ticks: showLabels ? "outside" : "",
       ticklen: 3,
-      tickfont: { size: 10 },
+      tickfont: { size: textSize(10) },
       fixedrange: true,
       mirror: true,
       showline: true,
@@ -712,6 +721,7 @@
         showlegend: false,
         hovermode: false,
         paper_bgcolor: "rgba(0,0,0,0)",
+        font: { size: textSize(12) },
         scene: {
           xaxis: axis("x"),
           yaxis: axis("y"),
@@ -790,7 +800,9 @@
   function drawTwinBadge(ctx, ax, id, group) {
     const k = group.indexOf(id);
     if (k <= 0) return;
-    ctx.font = "600 11.5px system-ui, sans-serif";
+    const fs = textSize(11.5);
+    const box = Math.round(fs) + 6;
+    ctx.font = "600 " + fs + "px system-ui, sans-serif";
     let text = "= " + SHORT[group[0]] + " here: σ = 0";
     let w = ctx.measureText(text).width + 10;
     if (w > ax.xa._length - 12) {
@@ -798,14 +810,14 @@
       w = ctx.measureText(text).width + 10;
     }
     const x = ax.xa._offset + 6;
-    const y = ax.ya._offset + ax.ya._length - 24;
+    const y = ax.ya._offset + ax.ya._length - box - 6;
     ctx.fillStyle = "rgba(238, 244, 251, 0.95)";
-    ctx.fillRect(x, y, w, 18);
+    ctx.fillRect(x, y, w, box);
     ctx.strokeStyle = "#9fb8d6";
     ctx.lineWidth = 1;
-    ctx.strokeRect(x + 0.5, y + 0.5, w - 1, 17);
+    ctx.strokeRect(x + 0.5, y + 0.5, w - 1, box - 1);
     ctx.fillStyle = "#1f3b63";
-    ctx.fillText(text, x + 5, y + 13);
+    ctx.fillText(text, x + 5, y + box - 5);
   }
 
   // The ids of the grid's panels in order, as the figure on screen has them.
@@ -826,7 +838,7 @@
       showlegend: false,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "#fbfcfd",
-      font: { family: "system-ui, sans-serif", color: "#2b3340" },
+      font: { family: "system-ui, sans-serif", size: textSize(12), color: "#2b3340" },
     };
     const data = [];
     if (view === "grid") {
@@ -869,7 +881,7 @@
           xanchor: "center",
           yanchor: "bottom",
           showarrow: false,
-          font: { size: 13, color: "#1f2630" },
+          font: { size: textSize(13), color: "#1f2630" },
           bgcolor: "rgba(255,255,255,0)",
         });
       });
@@ -882,7 +894,7 @@
         layout.annotations.push({
           text: "No optimizer is shown: tick one under Per-optimizer settings.",
           x: 0.5, y: 1, xref: "paper", yref: "paper", xanchor: "center", yanchor: "bottom",
-          showarrow: false, font: { size: 13, color: "#1f2630" },
+          showarrow: false, font: { size: textSize(13), color: "#1f2630" },
         });
       }
     } else {
@@ -921,8 +933,9 @@
         dragmode: false,
         paper_bgcolor: "rgba(0,0,0,0)",
         plot_bgcolor: "#ffffff",
-        font: { family: "system-ui, sans-serif", size: 11, color: "#2b3340" },
-        xaxis: { range: [0, R.steps], title: { text: "step" }, fixedrange: true, showline: true, linecolor: "#c5ced8", zeroline: false },
+        font: { family: "system-ui, sans-serif", size: textSize(11), color: "#2b3340" },
+        xaxis: { range: [0, R.steps], title: { text: "step" }, fixedrange: true, showline: true, linecolor: "#c5ced8", zeroline: false,
+                 automargin: true }, // room for larger labels on a projector
         yaxis: {
           type: "log",
           range: [bottom, top],
@@ -932,6 +945,7 @@
           dtick: 1,
           showline: true,
           linecolor: "#c5ced8",
+          automargin: true,
         },
         shapes: [
           {
@@ -953,7 +967,7 @@
             y: Math.log10(R.threshold),
             yanchor: "bottom",
             showarrow: false,
-            font: { size: 10, color: "#1d5e2c" },
+            font: { size: textSize(10), color: "#1d5e2c" },
           },
         ],
       },

@@ -65,6 +65,61 @@
     }
   });
 
+  // ---- a phone: the side-by-side view shows one map at a time, the one the switcher picks
+  // (each map the width of the screen, not nine of a ninth each); the leaderboard, the loss
+  // chart and the overlay view still show every optimizer. A tap on a leaderboard row picks too.
+  const NARROW = window.OptimizerRacePage.narrow; // a phone (assets/page.js, loaded first)
+  const single = { id: null, args: null }; // the optimizer on the map; mapFigure's last arguments
+  // The map's figure for mapFigure's last arguments: on a phone, one panel of the side-by-side view.
+  function singleMapFigure() {
+    const [surface, view, meta, shown] = single.args;
+    const ids = Array.isArray(shown) ? shown : meta.ids;
+    const one = view === "grid" && NARROW.matches && ids.length > 0;
+    if (one && ids.indexOf(single.id) < 0) single.id = ids[0];
+    renderSwitch(one ? ids : [], meta);
+    return P.mapFigure(surface, view, meta, one ? [single.id] : shown);
+  }
+  function redrawMap() {
+    // only the side-by-side view changes (a new 3-D figure would turn the camera back)
+    if (single.args && single.args[1] === "grid" && window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props("race-map", { figure: singleMapFigure() });
+    }
+  }
+  function pick(id) {
+    if (!id || id === single.id) return;
+    single.id = id;
+    redrawMap();
+  }
+  function renderSwitch(ids, meta) {
+    const host = document.getElementById("map-switch");
+    if (!host) return;
+    host.hidden = ids.length === 0;
+    if (!ids.length) return;
+    if (!host.firstChild) {
+      host.innerHTML = '<button type="button" class="map-prev" aria-label="Previous optimizer">‹</button>' +
+        '<select class="map-pick" aria-label="Optimizer on the map"></select>' +
+        '<button type="button" class="map-next" aria-label="Next optimizer">›</button>';
+      const select = host.querySelector("select");
+      select.addEventListener("change", () => pick(select.value));
+      const step = (d) => {
+        const list = Array.from(select.options).map((o) => o.value);
+        pick(list[(list.indexOf(single.id) + d + list.length) % list.length]);
+      };
+      host.querySelector(".map-prev").addEventListener("click", () => step(-1));
+      host.querySelector(".map-next").addEventListener("click", () => step(1));
+    }
+    const select = host.querySelector("select");
+    const options = ids.map((id) => '<option value="' + id + '">' + meta.names[meta.ids.indexOf(id)] + "</option>").join("");
+    if (select.innerHTML !== options) select.innerHTML = options;
+    select.value = single.id;
+  }
+  NARROW.addEventListener("change", redrawMap);
+  document.addEventListener("click", (ev) => {
+    const row = ev.target.closest && ev.target.closest("#leaderboard tr[data-id]");
+    const host = document.getElementById("map-switch");
+    if (row && host && !host.hidden) pick(row.dataset.id);
+  });
+
   // ---- live numbers: asked for when the equations are on screen, at most a few times a second
   const LIVE_INTERVAL_MS = 250;
   const live = { visible: false, sent: null, timer: null, lastSent: 0 };
@@ -205,7 +260,9 @@
         if (view !== "grid" && triggers.length && triggers.every((t) => t === "visible.value")) {
           return window.dash_clientside.no_update;
         }
-        return P.mapFigure(surface, view, raceMeta(meta, extras), shownIds(visible, chosenExtras(extras, meta)));
+        const m = raceMeta(meta, extras);
+        single.args = [surface, view, m, shownIds(visible, chosenExtras(extras, meta))];
+        return singleMapFigure();
       },
       lossFigure: function (race, visible, meta) {
         if (!race) return window.dash_clientside.no_update;
@@ -314,6 +371,7 @@
             gd.on("plotly_afterplot", () => {
               explorer.drawnAt = performance.now();
               placeExplorerLine();
+              fitExplorer(gd);
             });
           }
           requestAnimationFrame(() => requestAnimationFrame(placeExplorerLine));
@@ -453,6 +511,15 @@
     });
     const shared = ((meta && meta.shared_lr) || []).concat(chosen);
     return { names: names, listed: listed.join(", "), all: shared.length > 0 && shared.every((o) => covered.has(o)) };
+  }
+
+  // On a phone the explorer's legend (five rows there) and its 14 px labels would leave its plot
+  // little room: no legend (the lines have the leaderboard's colours), smaller text.
+  function fitExplorer(gd) {
+    const fl = gd._fullLayout;
+    if (NARROW.matches && fl && fl.showlegend) {
+      window.Plotly.relayout(gd, { showlegend: false, "font.size": 11, "margin.t": 16 });
+    }
   }
 
   // The race's learning rate on the explorer: a line drawn over the figure (a Plotly shape would

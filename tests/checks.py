@@ -62,3 +62,24 @@ def wsgi_server(name: str, workers: int, threads: int):
         yield server
     finally:
         server.stop()
+
+
+def set_viewport(driver, width: int, height: int, phone: bool = False) -> None:
+    """Lay the page out in a `width` × `height` viewport (CSS pixels), whatever the browser's
+    window; `phone`: as a phone does (the page at device width, touch events, no mouse hover)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": phone})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": phone, "maxTouchPoints": 5})
+
+
+def open_at_size(duo, app, width: int, height: int, query: str = "") -> None:
+    """The page at `query` (the server started if it is not yet) in a `width` × `height` viewport,
+    as a phone under 700 px wide, once its race is on screen, paused so that the page holds still."""
+    set_viewport(duo.driver, width, height, phone=width < 700)
+    if not duo.server_url:
+        duo.start_server(app)
+    d = duo.driver
+    d.get(duo.server_url + "/" + query)
+    wait_until(lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
+               20, "the race")
+    d.execute_script("window.OptimizerRace.pause()")

@@ -228,6 +228,10 @@ def explorer_figure(sw: SweepResult, surface: Surface) -> dict:
     labels = [f"{names[i]}  η* = {_fmt(sw.values[b])}" if b >= 0 else f"{names[i]}  η* —"
               for i, b in enumerate(best)]
     k = len(BANDS)
+    # the verdicts' rows 24 px each (room for their 14 px labels, for nine optimizers or thirteen),
+    # the losses 300 px above them; 40 px more for a legend that wraps
+    rows_px, losses_px, gap_px = 24 * len(names), 300, 36
+    plot_px = losses_px + gap_px + rows_px
     traces.append({
         "type": "heatmap", "x": lrs, "y": labels, "z": codes.tolist(), "xaxis": "x", "yaxis": "y2",
         "zmin": -0.5, "zmax": k - 0.5, "showscale": False, "xgap": 1, "ygap": 2,
@@ -248,27 +252,28 @@ def explorer_figure(sw: SweepResult, surface: Surface) -> dict:
                        "y1": 1, "line": {"color": "#a01c2c", "width": 1.5}})
         annotations.append({"x": math.log10(limit), "xref": "x", "y": 0.97, "yref": "paper",
                             "xanchor": "left", "text": f" GD limit 2/λmax = {_fmt(limit)}",
-                            "showarrow": False, "font": {"size": 11, "color": "#a01c2c"}})
+                            "showarrow": False, "font": {"size": 14, "color": "#a01c2c"}})
     return {
         "data": traces,
         "layout": {
-            "margin": {"l": 190, "r": 20, "t": 26, "b": 44},
-            "height": 520,
+            # text at 14 px (read on a projector); the verdict rows' labels set the left margin
+            "margin": {"l": 60, "r": 20, "t": 40, "b": 48},
+            "height": plot_px + 40 + 48 + 40,
             "hovermode": "closest",
             "clickmode": "event",
             "dragmode": False,
             "meta": {"surface": sw.surface_id},
             "paper_bgcolor": "rgba(0,0,0,0)",
             "plot_bgcolor": "#ffffff",
-            "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#1f2630"},
-            "legend": {"orientation": "h", "y": 1.08, "x": 0, "font": {"size": 11}},
-            "xaxis": {"type": "log", "domain": [0, 1], "anchor": "y2", "title": {"text": "learning rate η"},
+            "font": {"family": "system-ui, sans-serif", "size": 14, "color": "#1f2630"},
+            "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},  # above the plot, which it pushes down when it wraps
+            "xaxis": {"type": "log", "domain": [0, 1], "anchor": "y2", "title": {"text": "learning rate η"}, "dtick": 1,
                       "range": [math.log10(lrs[0]) - 0.05, math.log10(lrs[-1]) + 0.05],
                       "showline": True, "linecolor": "#c5ced8", "fixedrange": True},
-            "yaxis": {"type": "log", "domain": [0.42, 1], "title": {"text": "final f − f_min"},
+            "yaxis": {"type": "log", "domain": [(rows_px + gap_px) / plot_px, 1], "title": {"text": "final f − f_min"},
                       "range": [bottom, top + 0.1], "exponentformat": "power", "dtick": 2,
-                      "showline": True, "linecolor": "#c5ced8", "fixedrange": True},
-            "yaxis2": {"domain": [0, 0.38], "autorange": "reversed", "fixedrange": True, "tickfont": {"size": 11}},
+                      "showline": True, "linecolor": "#c5ced8", "fixedrange": True, "automargin": True},
+            "yaxis2": {"domain": [0, rows_px / plot_px], "autorange": "reversed", "fixedrange": True, "automargin": True},
             "shapes": shapes,
             "annotations": annotations,
         },

@@ -24,7 +24,8 @@ def _slider(slider_id: str) -> html.Div:
         id=f"control-{slider_id}",
         children=[
             html.Label(
-                [html.Span(s.label), html.Span(id=f"{slider_id}-readout", className="readout")],
+                # the slider's handle is named by this label and read out by the readout (assets/page.js)
+                [html.Span(s.label, id=f"{slider_id}-label"), html.Span(id=f"{slider_id}-readout", className="readout")],
                 htmlFor=s.component,
             ),
             dcc.Slider(
@@ -39,7 +40,7 @@ def lesson_panel(scenario) -> list:
     """A lesson as the side panel shows it: its title, what it sets up, and what to watch (each
     sentence a claim the race bears out)."""
     return [
-        html.H3(scenario.title),
+        html.H2(scenario.title, className="lesson-title"),
         html.P(scenario.intro),
         html.Ul([html.Li(claim.text) for claim in scenario.claims], className="lesson-claims"),
     ]
@@ -101,12 +102,18 @@ def _teacher() -> html.Details:
 
 
 def _controls() -> html.Aside:
+    # On a phone (assets/style.css, narrow) the settings are a sheet over the bottom of the screen,
+    # opened by the top bar's Settings button and closed by Done (assets/page.js).
     return html.Aside(
-        className="controls",
-        id=PARTS["controls"].element,
+        className="controls", id=PARTS["controls"].element, **{"aria-label": "Settings"},
         children=[
+            html.Div(className="sheet-head", children=[
+                html.H2("Settings"),
+                html.Button("Done", id="btn-close-controls", className="text-button", n_clicks=0,
+                            **{"aria-controls": PARTS["controls"].element}),
+            ]),
             _part("lessons", [
-                html.H2("Lessons"),
+                html.H2("Lessons", id="scenario-label"),
                 dcc.Dropdown(
                     id="scenario", className="scenario-menu", clearable=True, searchable=False,
                     placeholder="Choose a ready lesson…",
@@ -134,13 +141,14 @@ def _controls() -> html.Aside:
                     html.Fieldset(id=PARTS["optimizers"].locks[0][0], className="part-fields", children=[
                         html.P("Show or hide an optimizer; type a value to override a shared slider.",
                                className="hint"),
+                        html.Span("Shown optimizers", id="visible-label", className="visually-hidden"),
                         dcc.Checklist(
                             id="visible",
                             options=[{"label": html.Span([_swatch(o), OPTIMIZERS[o].name]), "value": o}
                                      for o in OPTIMIZERS],
                             value=list(OPTIMIZERS), className="visible-list",
                         ),
-                        html.H3("Extras", className="extras-title"),
+                        html.H3("Extras", className="extras-title", id="extras-label"),
                         html.P("Four refinements of Adam, off by default: tick one to add it to the race.",
                                className="hint"),
                         dcc.Checklist(
@@ -168,7 +176,7 @@ def _playback() -> html.Div:
             html.Div(id="scrubber-host", className="scrubber-host"),
             html.Span(id="step-label", className="step-label", children="step 0"),
             html.Select(
-                id="speed", className="speed", title="Animation speed",
+                id="speed", className="speed", title="Animation speed", **{"aria-label": "Animation speed"},
                 children=[html.Option(f"{v} steps/s", value=str(v), selected=(v == DEFAULT_SPEED)) for v in SPEEDS],
             ),
         ],
@@ -206,10 +214,9 @@ def _equations() -> html.Section:
             )
         )
     return html.Section(
-        className="equations",
-        id=PARTS["equations"].element,
+        className="equations", id=PARTS["equations"].element, **{"aria-labelledby": "equations-title"},
         children=[
-            html.H2("The update rules, exactly as they run"),
+            html.H2("The update rules, exactly as they run", id="equations-title"),
             html.P(
                 "g is the gradient at θ (for Nesterov at the look-ahead point), t counts steps from "
                 "1, every state starts at zero; the rules are those of torch.optim. Under each rule: "
@@ -225,10 +232,10 @@ def _equations() -> html.Section:
 def _explorer() -> html.Section:
     return html.Section(
         className="explorer",
-        id="explorer",
+        id="explorer", **{"aria-labelledby": "explorer-title"},
         children=[
             html.Div(className="explorer-head", children=[
-                html.H2("Learning-rate explorer"),
+                html.H2("Learning-rate explorer", id="explorer-title"),
                 html.Span(id="explorer-status", className="explorer-status"),
                 html.Button("Tune: each optimizer its best η", id="btn-tune", className="text-button tune",
                             n_clicks=0, title="Race again with every optimizer at its own best learning rate"),
@@ -315,6 +322,7 @@ def build_layout() -> html.Div:
                 children=[
                     html.H1("Optimizer Race"),
                     _part("surface", [
+                        html.Span("Surface", id="surface-label", className="visually-hidden"),
                         dcc.Dropdown(
                             id="surface", className="surface-menu", clearable=False, searchable=False,
                             options=[{"label": s.name, "value": s.id} for s in SURFACES.values()]
@@ -333,17 +341,22 @@ def build_layout() -> html.Div:
                         html.P(id="surface-description", className="surface-description"),
                     ]),
                     html.Fieldset(id=PARTS["view"].element, className="part-fields view-fields", children=[
+                        html.Span("View", id="view-label", className="visually-hidden"),
                         dcc.RadioItems(
                             id="view", className="view-toggle", inline=True, value="grid",
                             options=[{"label": label, "value": v} for v, label in VIEWS.items()],
                         ),
                     ]),
+                    html.Button("Settings", id="btn-controls", className="text-button controls-toggle", n_clicks=0,
+                                **{"aria-controls": PARTS["controls"].element}),  # aria-expanded: assets/page.js
                 ],
             ),
             _controls(),
             html.Main(
                 className="stage",
                 children=[
+                    # on a phone, the side-by-side view shows one map at a time: this picks it (race.js)
+                    html.Div(id="map-switch", className="map-switch", role="group", **{"aria-label": "Map shown"}),
                     html.Div(className="map-host", children=[
                         dcc.Graph(id="race-map", className="race-map", responsive=True,
                                   config={"displayModeBar": False, "doubleClick": False}),
@@ -355,9 +368,11 @@ def build_layout() -> html.Div:
                 ],
             ),
             html.Section(
-                className="side",
+                className="side", **{"aria-label": "Standings"},
                 children=[
-                    html.Div(id="scenario-text", className="scenario-text"),
+                    # a Tab stop, so that the keyboard can scroll a long lesson (hidden while empty)
+                    html.Div(id="scenario-text", className="scenario-text", tabIndex=0, role="region",
+                             **{"aria-label": "Lesson"}),
                     _part("leaderboard", [
                         html.H2("Leaderboard"),
                         html.Div(id="leaderboard", className="leaderboard", children=html.P(
