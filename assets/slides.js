@@ -45,7 +45,7 @@
     const id = P.state().surface || "";
     let name = surface && surface.name ? surface.name : id;
     if (id.indexOf("custom:") === 0) name = "f(x, y) = " + id.slice("custom:".length);
-    const lesson = document.querySelector("#scenario-text h3");
+    const lesson = document.querySelector("#scenario-text .lesson-title");
     const second = lesson && lesson.textContent.trim() ? lesson.textContent.trim() : "Optimizer Race";
     return name ? name + " · " + second : second;
   }
