@@ -153,11 +153,17 @@ class HttpClient:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             t0 = time.perf_counter()
             try:
-                self._conn.request(method, path, body=body, headers=hdrs)
+                try:
+                    self._conn.request(method, path, body=body, headers=hdrs)
+                except (BrokenPipeError, ConnectionResetError):
+                    # the server may have answered before reading the whole body (a 413 for a body
+                    # over its limit) and closed: its answer is still there to read
+                    if body is None:
+                        raise
                 resp = self._conn.getresponse()
                 raw = resp.read()
             except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
-                    http.client.CannotSendRequest):
+                    http.client.CannotSendRequest, http.client.ResponseNotReady):
                 self.close()
                 if attempt:
                     raise
