@@ -29,6 +29,7 @@
     frameTimes: [],
     loopToken: 0, // one animation loop at a time
     raceShownAt: 0,
+    firstFrameAt: 0, // when the first race first moved on a drawn map (the benchmark's first paint)
     last3d: 0,
     drawn3d: {}, // what the 3-D traces show now
     initialStep: null, // a step to open the first race at (from a shared link), paused
@@ -292,6 +293,15 @@
     const marks = R.ids.map((_, i) => 1 + R.n + i);
     window.Plotly.restyle(gd, { x: xs.concat(heads[0]), y: ys.concat(heads[1]), z: zs.concat(heads[2]) },
       lines.concat(marks));
+    noteFirstFrame(gd);
+  }
+
+  // The first frame of the first race drawn on its map while it plays (after its first step):
+  // page open → this is how long a visitor waits to see the race run.
+  function noteFirstFrame(gd) {
+    if (S.firstFrameAt || !S.playing || S.step < 1) return;
+    const meta = gd.layout && gd.layout.meta;
+    if (meta && meta.surface === S.surface.id && meta.view === S.view) S.firstFrameAt = performance.now();
   }
 
   // "diverged at step k", or for a loss that is undefined there (a custom formula's log of a
@@ -321,6 +331,7 @@
       update3d(gd, false);
       return;
     }
+    noteFirstFrame(gd);
     if (S.view === "grid") {
       // Panel k + 1 shows optimizer panels[k]: the figure says which (mapFigure, layout.meta),
       // so the paths follow the panels drawn even while a new figure is on its way.
@@ -706,6 +717,7 @@
         showlegend: false,
         hovermode: false,
         paper_bgcolor: "rgba(0,0,0,0)",
+        meta: { surface: surface.id, view: "3d" },
         scene: {
           xaxis: axis("x"),
           yaxis: axis("y"),
@@ -821,6 +833,7 @@
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "#fbfcfd",
       font: { family: "system-ui, sans-serif", color: "#2b3340" },
+      meta: { surface: surface.id, view: view }, // the figure on screen is for this surface and view
     };
     const data = [];
     if (view === "grid") {
@@ -843,7 +856,7 @@
                  yd: [1 - (y0 + g.ph) / g.H, 1 - y0 / g.H] };
       });
       layout.annotations = [];
-      layout.meta = { panels: shown.map((i) => meta.ids[i]) }; // drawMap draws panel k for panels[k]
+      layout.meta.panels = shown.map((i) => meta.ids[i]); // drawMap draws panel k for panels[k]
       shown.forEach((i, p) => {
         const k = p + 1;
         const sfx = k > 1 ? String(k) : "";
@@ -1025,6 +1038,7 @@
       visible: S.visible ? Array.from(S.visible) : null,
       twins: twins(S.race, S.visible), // shown optimizers that move together (σ = 0)
       raceShownAt: S.raceShownAt,
+      firstFrameAt: S.firstFrameAt,
       settings: S.race ? S.race.raw.settings : null,
       noise: S.race ? S.race.raw.noise : null,
       batch_size: S.race ? S.race.raw.batch_size : null,

@@ -6,9 +6,13 @@ Chromium (no GPU):
 - time from a slider change to the first frame of the new race (bar: p95 ≤ 300 ms);
 - time from a slider change to the redrawn learning-rate explorer (a 64-value sweep of all nine);
 - bytes on the wire per race update (bar: ≤ 150 kB) against the once-per-surface grid;
-- requests that leave the app's own server (bar: none).
+- requests that leave the app's own server (bar: none);
+- page open → first race animating at 1366 × 768, a fresh browser each time, in the
+  side-by-side, overlay and 3-D views (bar: 1 s; 3-D: 2 s), with the main thread's long tasks
+  (over 50 ms) up to then.
 
-    python -m benchmarks.bench_browser [--rounds 20] [--port 8765]
+    python -m benchmarks.bench_browser [--rounds 20] [--port 8765] [--first-paint-runs 5]
+    python -m benchmarks.bench_browser --only first-paint
 """
 
 from __future__ import annotations
@@ -126,14 +130,83 @@ def outside_requests(driver, port: int) -> list[str]:
     return [u for u in urls if not u.startswith(own)]
 
 
+# Injected before the page's own scripts: the long tasks (a PerformanceObserver misses those
+# before it starts), and the first animation frame at which the map shows the asked view's figure
+# (Plotly draws a figure, 3-D included, in one task: the next frame is the first that shows it).
+FIRST_PAINT_PROBE = """
+window.__paint = {longtasks: [], mapDrawn: 0};
+try {
+  new PerformanceObserver((list) => list.getEntries().forEach(
+    (e) => window.__paint.longtasks.push([e.startTime, e.duration]))).observe({type: 'longtask'});
+} catch (e) {}
+(function watch() {
+  const gd = document.querySelector('#race-map .js-plotly-plot');
+  const meta = gd && gd._fullLayout && gd.layout && gd.layout.meta;
+  if (meta && meta.view === VIEW) window.__paint.mapDrawn = performance.now();
+  else requestAnimationFrame(watch);
+})();
+"""
+
+
+def first_paint(port: int, view: str, width: int = 1366, height: int = 768) -> dict:
+    """Open the page in a fresh browser (empty cache) and time, from navigation start: the map
+    drawn in `view`, the first race's first step drawn on it, and the long tasks until then."""
+    driver = browser(width, height)
+    try:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                               {"source": FIRST_PAINT_PROBE.replace("VIEW", json.dumps(view))})
+        query = "" if view == "grid" else f"?view={view}"
+        driver.get(f"http://127.0.0.1:{port}/{query}")
+        animating = wait_for(driver, "const s = window.OptimizerRace && window.OptimizerRace.state();"
+                                     "return s && s.firstFrameAt;", 60)
+        paint = driver.execute_script("return window.__paint")
+        assert driver.execute_script("return window.OptimizerRace.state().view") == view
+    finally:
+        driver.quit()
+    until = max(animating, paint["mapDrawn"])
+    tasks = [d for start, d in paint["longtasks"] if start < until]
+    return {"animating": animating, "map": paint["mapDrawn"], "tasks": tasks}
+
+
+def warm(port: int) -> None:
+    """One page open, not counted: the server compiles a surface's functions on its first race."""
+    first_paint(port, "grid")
+
+
+def report_first_paint(port: int, runs: int) -> None:
+    print(f"  page open → first race animating, 1366 × 768, fresh browser, median of {runs} "
+          f"(bar: 1000 ms; 3-D: 2000 ms):")
+    for view in ("grid", "overlay", "3d"):
+        results = [first_paint(port, view) for _ in range(runs)]
+        longest = [max(r["tasks"], default=0) for r in results]
+        total = [sum(r["tasks"]) for r in results]
+        print(f"    {view:8s}: animating {statistics.median(r['animating'] for r in results):6.0f} ms "
+              f"(range {min(r['animating'] for r in results):.0f}–{max(r['animating'] for r in results):.0f}), "
+              f"map drawn {statistics.median(r['map'] for r in results):6.0f} ms; long tasks until then: "
+              f"{statistics.median(len(r['tasks']) for r in results):.0f}, "
+              f"{statistics.median(total):.0f} ms in all, longest {statistics.median(longest):.0f} ms (medians)")
+        for r in results:
+            print(f"              run: {r['animating']:6.0f} ms; tasks {[round(t) for t in r['tasks']]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="slider changes to time")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--speed", type=int, default=200, help="animation steps per second")
+    parser.add_argument("--first-paint-runs", type=int, default=5, help="page opens to time per view")
+    parser.add_argument("--only", choices=["first-paint"], help="run this part only")
     args = parser.parse_args()
     port = args.port or free_port()
     server = start_server(port)
+    if args.only == "first-paint":
+        try:
+            warm(port)
+            print("Browser benchmark: real server, headless Chromium")
+            report_first_paint(port, args.first_paint_runs)
+        finally:
+            server.kill()
+        return
     driver = browser(1600, 1000)
     try:
         driver.get(f"http://127.0.0.1:{port}/")
@@ -159,9 +232,12 @@ def main() -> None:
         outside = outside_requests(driver, port)
     finally:
         driver.quit()
+    try:
+        print("Browser benchmark: real server, headless Chromium, 9 optimizers × 1000 steps")
+        report_first_paint(port, args.first_paint_runs)
+    finally:
         server.kill()
 
-    print("Browser benchmark: real server, headless Chromium, 9 optimizers × 1000 steps")
     for view, (intervals, contours) in frames.items():
         print(f"  frame interval, {view:8s} view: median {statistics.median(intervals):5.1f} ms, "
               f"p95 {percentile(intervals, 0.95):5.1f} ms over {len(intervals)} frames; "
