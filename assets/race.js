@@ -190,7 +190,7 @@
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
     const overlay = gd.querySelector("canvas.race-overlay");
-    if (overlay && P.state().view !== "3d") ctx.drawImage(overlay, 0, 0, canvas.width, canvas.height);
+    if (overlay) ctx.drawImage(overlay, 0, 0, canvas.width, canvas.height);
     const s = P.state();
     download(canvas.toDataURL("image/png"), "optimizer-race-" + s.surface + "-step" + s.step + ".png");
   }
