@@ -760,72 +760,105 @@
   }
 
   // The level lines, by marching squares over the grid's cells (a cell whose corners are split
-  // two against two is split as its centre's value says). Where many levels cross one cell (a
-  // narrow valley's floor, where the log-levels plunge) the lines would only grey the bands:
-  // there they are drawn fainter, and where they would crowd twice as close, not at all.
+  // two against two is split as its centre's value says), joined cell to cell into lines: a
+  // canvas draws each separate piece's rounded ends over its neighbour's, which dots the line.
+  // Where many levels cross one cell (a narrow valley's floor, where the log-levels plunge) the
+  // lines would only grey the bands: there they are drawn fainter, and where they would crowd
+  // twice as close, not at all.
   function strokeLevels(ctx, L, W, H, lineWidth) {
     const { z, nx, ny } = L;
     const sx = W / (nx - 1);
     const sy = H / (ny - 1);
     const crowded = Math.max(1.5, Math.min(sx, sy) / 2); // levels in one cell: lines 2 px apart
-    const plain = new Path2D();
-    const faint = new Path2D();
-    const pts = new Float64Array(8);
-    let n = 0;
-    // where the level crosses the edge from (x0, y0) to (x1, y1) of cell (c, r), if it does
-    const cross = (level, v0, v1, c, r, x0, y0, x1, y1) => {
-      if (v0 > level === v1 > level) return;
-      const f = (level - v0) / (v1 - v0);
-      pts[n++] = (c + x0 + (x1 - x0) * f) * sx;
-      pts[n++] = H - (r + y0 + (y1 - y0) * f) * sy;
+    // a cell edge by number: 2·(r·nx + c) from grid point (c, r) rightwards, + 1 upwards
+    const crosses = (e, level) => {
+      const v0 = z[e >> 1];
+      const v1 = z[(e >> 1) + (e & 1 ? nx : 1)];
+      return v0 > level !== v1 > level;
     };
-    const segment = (path, p, q) => {
-      path.moveTo(pts[2 * p], pts[2 * p + 1]);
-      path.lineTo(pts[2 * q], pts[2 * q + 1]);
+    const at = (e, level, out) => {
+      const i = e >> 1;
+      const r = Math.floor(i / nx);
+      const v0 = z[i];
+      const f = (level - v0) / (z[i + (e & 1 ? nx : 1)] - v0);
+      out[0] = (i - r * nx + (e & 1 ? 0 : f)) * sx;
+      out[1] = H - (r + (e & 1 ? f : 0)) * sy;
     };
+    // each level's pieces: the two edges a piece joins, and whether it is drawn faint (1) or not
+    const pieces = Array.from({ length: L.count }, () => []);
+    const edges = [0, 0, 0, 0];
     for (let r = 0; r < ny - 1; r++) {
       for (let c = 0; c < nx - 1; c++) {
-        const a = z[r * nx + c]; // corners: a bottom left, b bottom right, d top right, e top left
-        const b = z[r * nx + c + 1];
-        const d = z[(r + 1) * nx + c + 1];
-        const e = z[(r + 1) * nx + c];
+        const i = r * nx + c;
+        const a = z[i]; // corners: a bottom left, b bottom right, d top right, e top left
+        const b = z[i + 1];
+        const d = z[i + nx + 1];
+        const e = z[i + nx];
         const low = Math.min(a, b, d, e);
         const high = Math.max(a, b, d, e);
         if (!(high > low)) continue; // flat, or undefined somewhere
         const crowding = (high - low) / L.size / crowded; // over 1: lines too close to tell apart
         if (crowding > 2) continue;
-        const path = crowding > 1 ? faint : plain;
+        const faint = crowding > 1 ? 1 : 0;
+        const around = [2 * i, 2 * (i + 1) + 1, 2 * (i + nx), 2 * i + 1]; // bottom, right, top, left
         for (let k = Math.max(0, Math.ceil((low - L.lo) / L.size)); k < L.count; k++) {
           const level = L.lo + k * L.size;
           if (level > high) break;
-          n = 0; // crossings, edge by edge around the cell: bottom, right, top, left
-          cross(level, a, b, c, r, 0, 0, 1, 0);
-          cross(level, b, d, c, r, 1, 0, 1, 1);
-          cross(level, e, d, c, r, 0, 1, 1, 1);
-          cross(level, a, e, c, r, 0, 0, 0, 1);
-          if (n === 4) segment(path, 0, 1);
-          else if (n === 8) {
+          let n = 0;
+          for (const edge of around) if (crosses(edge, level)) edges[n++] = edge;
+          if (n === 2) pieces[k].push(edges[0], edges[1], faint);
+          else if (n === 4) {
             // a saddle: a and d on one side, b and e on the other. If the centre is on a's
             // side, a and d are joined and b and e cut off (bottom–right, top–left); else the
             // other way round (left–bottom, right–top).
-            const joined = ((a + b + d + e) / 4 > level) === (a > level);
-            if (joined) {
-              segment(path, 0, 1);
-              segment(path, 2, 3);
-            } else {
-              segment(path, 3, 0);
-              segment(path, 1, 2);
-            }
+            if (((a + b + d + e) / 4 > level) === (a > level)) pieces[k].push(edges[0], edges[1], faint, edges[2], edges[3], faint);
+            else pieces[k].push(edges[3], edges[0], faint, edges[1], edges[2], faint);
           }
         }
       }
     }
+    const paths = [new Path2D(), new Path2D()];
+    const p = [0, 0];
+    pieces.forEach((list, k) => {
+      const level = L.lo + k * L.size;
+      const count = list.length / 3;
+      const ends = new Map(); // edge → the pieces (one or two) that end on it
+      for (let j = 0; j < 3 * count; j++) {
+        if (j % 3 === 2) continue;
+        const seen = ends.get(list[j]);
+        if (seen) seen.push((j / 3) | 0);
+        else ends.set(list[j], [(j / 3) | 0]);
+      }
+      const used = new Uint8Array(count);
+      // follow the line from `edge` through piece `q` and on, as far as it goes
+      const follow = (q, edge) => {
+        let style = -1;
+        at(edge, level, p);
+        while (q !== undefined && !used[q]) {
+          used[q] = 1;
+          if (list[3 * q + 2] !== style) {
+            style = list[3 * q + 2];
+            paths[style].moveTo(p[0], p[1]);
+          }
+          edge = list[3 * q] === edge ? list[3 * q + 1] : list[3 * q];
+          at(edge, level, p);
+          paths[style].lineTo(p[0], p[1]);
+          const next = ends.get(edge);
+          q = next.length > 1 ? (next[0] === q ? next[1] : next[0]) : undefined;
+        }
+      };
+      ends.forEach((on, edge) => { // lines that end (at the map's edge or a gap) first, then loops
+        if (on.length === 1 && !used[on[0]]) follow(on[0], edge);
+      });
+      for (let q = 0; q < count; q++) if (!used[q]) follow(q, list[3 * q]);
+    });
     ctx.lineWidth = lineWidth;
+    ctx.lineJoin = "round";
     ctx.lineCap = "round";
     ctx.strokeStyle = CONTOUR_LINE;
-    ctx.stroke(plain);
+    ctx.stroke(paths[0]);
     ctx.globalAlpha = 0.4;
-    ctx.stroke(faint);
+    ctx.stroke(paths[1]);
     ctx.globalAlpha = 1;
   }
 
