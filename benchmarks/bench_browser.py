@@ -101,7 +101,7 @@ def explorer_latency(driver, slider: str, value) -> float:
 
 def frame_intervals(driver, view: str, speed: int) -> tuple[list[float], int]:
     driver.execute_script(
-        "document.querySelector('#view input[value=' + arguments[0] + ']').click();", view)
+        "document.querySelector('#view input[value=\"' + arguments[0] + '\"]').click();", view)
     wait_for(driver, f"return window.OptimizerRace.state().view === '{view}'")
     time.sleep(1.0)  # let Plotly draw the new figure
     driver.execute_script(
