@@ -1,9 +1,10 @@
 /* Optimizer Race — the race player, shared by the app and by exported HTML files.
  *
  * A race arrives once (paths and loss gaps as float32); everything per frame happens here.
- * Plotly draws the static parts (contours, axes); the moving parts (paths, heads, markers, loss
- * curves) are drawn on a canvas laid over each plot, so a frame costs a few thousand canvas
- * segments and never a Plotly redraw. The player finds its elements by id: race-map,
+ * Plotly draws the static parts (axes, and in 3-D the surface) over a contour image this file
+ * draws once per surface; the moving parts (paths, heads, markers, loss curves) are drawn on a
+ * canvas laid over each plot, so a frame costs a few thousand canvas segments and never a
+ * Plotly redraw. The player finds its elements by id: race-map,
  * loss-chart, leaderboard, scrubber-host, step-label, speed and the btn-* buttons.
  */
 (function () {
@@ -382,8 +383,8 @@
     if (!S.surface || R.surfaceId !== S.surface.id) return;
     const t = S.step;
     if (S.view === "3d") {
-      const meta = gd.layout && gd.layout.meta;
-      if (meta && meta.view === "3d") drawMap3d(ctx, gd);
+      const meta = gd.layout && gd.layout.meta; // the scene on screen is this surface's
+      if (meta && meta.view === "3d" && meta.surface === S.surface.id) drawMap3d(ctx, gd);
       return;
     }
     noteFirstFrame(gd);
@@ -865,8 +866,9 @@
   // The filled contour map as a PNG data URL, w × h CSS pixels (at the screen's pixel ratio),
   // drawn here rather than by Plotly: Plotly builds SVG paths for every band of every panel,
   // nine times the same work in the side-by-side view, and that held up the page's first race.
-  // One image per surface and panel size serves every panel (a data URL: exported files allow
-  // no other image source). Kept for the last few sizes, so switching views costs nothing.
+  // One image per surface and panel size serves every panel: a data URL, which Plotly shows at
+  // once (it loads other sources itself, later) and exported files' policy allows. Kept for the
+  // last few sizes, so switching views costs nothing.
   const contourImages = new Map();
   function contourImage(surface, w, h) {
     const ratio = Math.min(window.devicePixelRatio || 1, 2);
@@ -975,6 +977,7 @@
     };
   }
 
+  // The 3-D view's figure: the surface alone (drawMap3d draws the paths over it).
   function figure3d(surface) {
     const data = [
       {
@@ -986,7 +989,8 @@
         showscale: false,
         hoverinfo: "skip",
         opacity: 0.92,
-        contours: { z: { show: true, usecolormap: false, color: "rgba(40,55,75,0.35)", width: 1 } },
+        // no level lines on the surface: they slow WebGL's first paint of the scene, and the
+        // shading shows the shape (the flat views show the levels)
       },
     ];
     const axis = (title) => ({ title: { text: title }, showspikes: false, backgroundcolor: "#fbfcfd" });
