@@ -1,9 +1,10 @@
 /* Optimizer Race — the race player, shared by the app and by exported HTML files.
  *
  * A race arrives once (paths and loss gaps as float32); everything per frame happens here.
- * Plotly draws the static parts (contours, axes); the moving parts (paths, heads, markers, loss
- * curves) are drawn on a canvas laid over each plot, so a frame costs a few thousand canvas
- * segments and never a Plotly redraw. The player finds its elements by id: race-map,
+ * Plotly draws the static parts (axes, and in 3-D the surface) over a contour image this file
+ * draws once per surface; the moving parts (paths, heads, markers, loss curves) are drawn on a
+ * canvas laid over each plot, so a frame costs a few thousand canvas segments and never a
+ * Plotly redraw. The player finds its elements by id: race-map,
  * loss-chart, leaderboard, scrubber-host, step-label, speed and the btn-* buttons.
  */
 (function () {
@@ -29,8 +30,9 @@
     frameTimes: [],
     loopToken: 0, // one animation loop at a time
     raceShownAt: 0,
-    last3d: 0,
-    drawn3d: {}, // what the 3-D traces show now
+    firstFrameAt: 0, // when the first race first moved on a drawn map (the benchmark's first paint)
+    camera3d: null, // the 3-D camera the paths were last drawn for
+    watching3d: false,
     initialStep: null, // a step to open the first race at (from a shared link), paused
   };
   const stepListeners = [];
@@ -259,47 +261,110 @@
     ctx.fillText(text, x + 5, y + fs + 1);
   }
 
-  // 3-D: WebGL traces cannot be drawn on the 2-D canvas; the paths are restyled in place, a few
-  // times a second (a restyle redraws the scene).
-  const THREE_D_INTERVAL_MS = 90;
-  function update3d(gd, force) {
-    const R = S.race;
-    const now = performance.now();
-    // the figure's traces are this race's (an extra ticked or unticked: its race is on the way)
-    if (!gd.data || gd.data.length !== 1 + 2 * R.n) return;
-    // A restyle fires plotly_afterplot, which renders again: skip when nothing has changed.
-    const signature = [S.step, Array.from(S.visible).join(), gd.data[0] === S.drawn3d.surfaceTrace];
-    const same = S.drawn3d.race === R && signature[0] === S.drawn3d.step &&
-      signature[1] === S.drawn3d.visible && signature[2];
-    if (same || (!force && S.playing && now - S.last3d < THREE_D_INTERVAL_MS)) return;
-    S.last3d = now;
-    S.drawn3d = { race: R, step: S.step, visible: signature[1], surfaceTrace: gd.data[0] };
-    const floor = S.surface.grid.floor;
-    const xs = [];
-    const ys = [];
-    const zs = [];
-    const heads = [[], [], []];
-    for (let i = 0; i < R.n; i++) {
-      const last = S.visible.has(R.ids[i]) ? Math.min(S.step, R.lastValid[i]) : -1;
-      const x = new Array(last + 1);
-      const y = new Array(last + 1);
-      const z = new Array(last + 1);
-      for (let k = 0; k <= last; k++) {
-        x[k] = R.paths[(i * R.len + k) * 2];
-        y[k] = R.paths[(i * R.len + k) * 2 + 1];
-        z[k] = Math.log10(R.gaps[i * R.len + k] + floor);
+  // 3-D: Plotly draws the surface once; the paths are drawn on the canvas over it, projected
+  // with the scene's camera as Plotly projects its own scene annotations (data × the scene's
+  // scale → model, view and projection matrices → the scene's box). Restyling path traces
+  // instead made WebGL draw the whole scene again several times a second. The paths lie on the
+  // surface, so they are drawn over it, never hidden behind it.
+  function multiply4(a, b) {
+    // column-major 4 × 4 matrices, as gl-matrix and Plotly keep them: (a·b)[4i + j]
+    const out = new Float64Array(16);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        let v = 0;
+        for (let k = 0; k < 4; k++) v += a[4 * k + j] * b[4 * i + k];
+        out[4 * i + j] = v;
       }
-      xs.push(x);
-      ys.push(y);
-      zs.push(z);
-      heads[0].push(last >= 0 ? [x[last]] : []);
-      heads[1].push(last >= 0 ? [y[last]] : []);
-      heads[2].push(last >= 0 ? [z[last]] : []);
     }
-    const lines = R.ids.map((_, i) => 1 + i);
-    const marks = R.ids.map((_, i) => 1 + R.n + i);
-    window.Plotly.restyle(gd, { x: xs.concat(heads[0]), y: ys.concat(heads[1]), z: zs.concat(heads[2]) },
-      lines.concat(marks));
+    return out;
+  }
+
+  function sceneProjection(gd) {
+    const fl = gd._fullLayout;
+    const scene = fl && fl.scene && fl.scene._scene;
+    const cam = scene && scene.glplot && scene.glplot.cameraParams;
+    if (!cam || !cam.model || !cam.view || !cam.projection || !fl._size) return null;
+    const m = multiply4(cam.projection, multiply4(cam.view, cam.model));
+    const [sx, sy, sz] = scene.dataScale;
+    const dom = fl.scene.domain;
+    const w = fl._size.w * (dom.x[1] - dom.x[0]);
+    const h = fl._size.h * (dom.y[1] - dom.y[0]);
+    const left = fl._size.l + dom.x[0] * fl._size.w;
+    const top = fl._size.t + (1 - dom.y[1]) * fl._size.h;
+    const project = (x, y, z, out) => {
+      const X = x * sx;
+      const Y = y * sy;
+      const Z = z * sz;
+      const cw = m[3] * X + m[7] * Y + m[11] * Z + m[15];
+      out[0] = left + 0.5 * (1 + (m[0] * X + m[4] * Y + m[8] * Z + m[12]) / cw) * w;
+      out[1] = top + 0.5 * (1 - (m[1] * X + m[5] * Y + m[9] * Z + m[13]) / cw) * h;
+      return cw > 0; // in front of the camera
+    };
+    project.key = Array.from(m).concat([w, h, left, top]).join();
+    project.box = [left, top, w, h];
+    return project;
+  }
+
+  function drawMap3d(ctx, gd) {
+    const project = sceneProjection(gd);
+    if (!project) return;
+    S.camera3d = project.key;
+    const R = S.race;
+    const t = S.step;
+    const floor = S.surface.grid.floor;
+    const p = [0, 0];
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(project.box[0], project.box[1], project.box[2], project.box[3]);
+    ctx.clip();
+    const heads = [];
+    for (let i = 0; i < R.n; i++) {
+      if (!S.visible.has(R.ids[i])) continue;
+      const last = Math.min(t, R.lastValid[i]);
+      ctx.beginPath();
+      let pen = false;
+      for (let k = 0; k <= last; k++) {
+        const j = i * R.len + k;
+        if (!project(R.paths[2 * j], R.paths[2 * j + 1], Math.log10(R.gaps[j] + floor), p)) {
+          pen = false;
+          continue;
+        }
+        if (pen) ctx.lineTo(p[0], p[1]);
+        else ctx.moveTo(p[0], p[1]);
+        pen = true;
+      }
+      strokeHalo(ctx, R.colors[i], 2.5);
+      if (pen) heads.push([i, { hx: p[0], hy: p[1], diverged: R.divergedAt[i] >= 0 && t >= R.divergedAt[i] }]);
+    }
+    heads.forEach(([i, head]) => drawHead(ctx, head, i, false));
+    ctx.restore();
+    noteFirstFrame(gd);
+  }
+
+  // The camera moves (a drag turns the scene) without telling the player: while the 3-D view is
+  // shown, look once a frame and draw the paths again when it has.
+  function followCamera() {
+    if (S.view !== "3d" || S.watching3d) return;
+    S.watching3d = true;
+    const look = () => {
+      if (S.view !== "3d") {
+        S.watching3d = false;
+        return;
+      }
+      const gd = graphDiv("race-map");
+      const project = gd && S.race ? sceneProjection(gd) : null;
+      if (project && project.key !== S.camera3d) mapOverlay.render();
+      requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  }
+
+  // The first frame of the first race drawn on its map while it plays (after its first step):
+  // page open → this is how long a visitor waits to see the race run.
+  function noteFirstFrame(gd) {
+    if (S.firstFrameAt || !S.playing || S.step < 1) return;
+    const meta = gd.layout && gd.layout.meta;
+    if (meta && meta.surface === S.surface.id && meta.view === S.view) S.firstFrameAt = performance.now();
   }
 
   // "diverged at step k", or for a loss that is undefined there (a custom formula's log of a
@@ -326,9 +391,11 @@
     if (!S.surface || R.surfaceId !== S.surface.id) return;
     const t = S.step;
     if (S.view === "3d") {
-      update3d(gd, false);
+      const meta = gd.layout && gd.layout.meta; // the scene on screen is this surface's
+      if (meta && meta.view === "3d" && meta.surface === S.surface.id) drawMap3d(ctx, gd);
       return;
     }
+    noteFirstFrame(gd);
     if (S.view === "grid") {
       // Panel k + 1 shows optimizer panels[k]: the figure says which (mapFigure, layout.meta),
       // so the paths follow the panels drawn even while a new figure is on its way.
@@ -488,10 +555,7 @@
   }
 
   function renderAll(force) {
-    if (force && S.view === "3d" && S.race && S.surface) {
-      const gd = graphDiv("race-map");
-      if (gd && gd.data) update3d(gd, true);
-    }
+    followCamera();
     mapOverlay.render();
     lossOverlay.render();
     if (force) renderNote();
@@ -616,38 +680,275 @@
     [1, "#a3b3c4"],
   ];
 
-  function contourTrace(surface, k, showScale) {
-    const sfx = k > 1 ? String(k) : "";
-    const z = surface.grid.z;
+  const CONTOUR_LINE = "rgba(40, 55, 75, 0.35)";
+  const CONTOUR_LINE_WIDTH = 0.6;
+  const CONTOUR_BANDS = 22;
+
+  // The map's contour levels: the grid's log-levels from lowest to highest in 22 bands, and the
+  // grid as one flat array (row r is y[r]; NaN where the loss is undefined).
+  const levelCache = new WeakMap();
+  function contourLevels(surface) {
+    const grid = surface.grid;
+    if (levelCache.has(grid)) return levelCache.get(grid);
+    const ny = grid.z.length;
+    const nx = ny ? grid.z[0].length : 0;
+    const z = new Float64Array(nx * ny);
     let lo = Infinity;
     let hi = -Infinity;
-    for (const row of z) for (const v of row) if (v !== null) {
+    grid.z.forEach((row, r) => row.forEach((v, c) => {
+      z[r * nx + c] = v === null ? NaN : v;
+      if (v === null) return;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
-    }
+    }));
+    if (!(hi > lo)) hi = lo + 1; // a flat (or empty) grid: one band
+    const size = (hi - lo) / CONTOUR_BANDS;
     const ticks = [];
     for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) ticks.push(e);
+    // as Plotly counts them: the levels lo, lo + size, … up to hi
+    const count = Math.floor((hi + size / 1e6 - lo) / size) + 1;
+    const levels = { lo: lo, hi: hi, size: size, count: count, ticks: ticks, z: z, nx: nx, ny: ny };
+    levelCache.set(grid, levels);
+    return levels;
+  }
+
+  function hexRgb(hex) {
+    return [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  }
+
+  // CONTOUR_SCALE at s in [0, 1], interpolated in RGB as Plotly does.
+  function scaleColor(s) {
+    const t = Math.max(0, Math.min(1, s));
+    let k = 1;
+    while (k < CONTOUR_SCALE.length - 1 && CONTOUR_SCALE[k][0] < t) k++;
+    const [s0, c0] = CONTOUR_SCALE[k - 1];
+    const [s1, c1] = CONTOUR_SCALE[k];
+    const f = s1 > s0 ? (t - s0) / (s1 - s0) : 0;
+    const a = hexRgb(c0);
+    const b = hexRgb(c1);
+    return a.map((v, j) => Math.round(v + (b[j] - v) * f));
+  }
+
+  // The colour of each band, as Plotly's filled contours colour them: the band above level k
+  // (k = −1 below the lowest level) at (k + 1) / count of the scale.
+  function bandColors(L) {
+    const table = new Uint8Array((L.count + 1) * 3);
+    for (let k = -1; k < L.count; k++) table.set(scaleColor((k + 1) / L.count), (k + 1) * 3);
+    return table;
+  }
+
+  // The bands, pixel by pixel: the grid interpolated bilinearly at each pixel's centre.
+  function paintBands(ctx, L, W, H) {
+    const { z, nx, ny, lo, size, count } = L;
+    const table = bandColors(L);
+    const img = ctx.createImageData(W, H);
+    const px = img.data;
+    const col = new Int32Array(W);
+    const colFrac = new Float64Array(W);
+    for (let i = 0; i < W; i++) {
+      const g = Math.min(((i + 0.5) / W) * (nx - 1), nx - 1.000001);
+      col[i] = Math.floor(g);
+      colFrac[i] = g - col[i];
+    }
+    for (let j = 0; j < H; j++) {
+      const g = Math.min((1 - (j + 0.5) / H) * (ny - 1), ny - 1.000001);
+      const r = Math.floor(g);
+      const fy = g - r;
+      const below = r * nx;
+      const above = below + nx;
+      for (let i = 0; i < W; i++) {
+        const c = col[i];
+        const fx = colFrac[i];
+        const v0 = z[below + c] + (z[below + c + 1] - z[below + c]) * fx;
+        const v1 = z[above + c] + (z[above + c + 1] - z[above + c]) * fx;
+        const v = v0 + (v1 - v0) * fy;
+        if (v !== v) continue; // undefined there: left clear, over the plot's background
+        const k = Math.max(-1, Math.min(count - 1, Math.floor((v - lo) / size)));
+        const o = (j * W + i) * 4;
+        const t = (k + 1) * 3;
+        px[o] = table[t];
+        px[o + 1] = table[t + 1];
+        px[o + 2] = table[t + 2];
+        px[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  // The level lines, by marching squares over the grid's cells (a cell whose corners are split
+  // two against two is split as its centre's value says), joined cell to cell into lines: a
+  // canvas draws each separate piece's rounded ends over its neighbour's, which dots the line.
+  // Where many levels cross one cell (a narrow valley's floor, where the log-levels plunge) the
+  // lines would only grey the bands: there they are drawn fainter, and where they would crowd
+  // twice as close, not at all.
+  function strokeLevels(ctx, L, W, H, lineWidth) {
+    const { z, nx, ny } = L;
+    const sx = W / (nx - 1);
+    const sy = H / (ny - 1);
+    const crowded = Math.max(1.5, Math.min(sx, sy) / 2); // levels in one cell: lines 2 px apart
+    // a cell edge by number: 2·(r·nx + c) from grid point (c, r) rightwards, + 1 upwards
+    const crosses = (e, level) => {
+      const v0 = z[e >> 1];
+      const v1 = z[(e >> 1) + (e & 1 ? nx : 1)];
+      return v0 > level !== v1 > level;
+    };
+    const at = (e, level, out) => {
+      const i = e >> 1;
+      const r = Math.floor(i / nx);
+      const v0 = z[i];
+      const f = (level - v0) / (z[i + (e & 1 ? nx : 1)] - v0);
+      out[0] = (i - r * nx + (e & 1 ? 0 : f)) * sx;
+      out[1] = H - (r + (e & 1 ? f : 0)) * sy;
+    };
+    // each level's pieces: the two edges a piece joins, and whether it is drawn faint (1) or not
+    const pieces = Array.from({ length: L.count }, () => []);
+    const edges = [0, 0, 0, 0];
+    for (let r = 0; r < ny - 1; r++) {
+      for (let c = 0; c < nx - 1; c++) {
+        const i = r * nx + c;
+        const a = z[i]; // corners: a bottom left, b bottom right, d top right, e top left
+        const b = z[i + 1];
+        const d = z[i + nx + 1];
+        const e = z[i + nx];
+        const low = Math.min(a, b, d, e);
+        const high = Math.max(a, b, d, e);
+        if (!(high > low)) continue; // flat, or undefined somewhere
+        const crowding = (high - low) / L.size / crowded; // over 1: lines too close to tell apart
+        if (crowding > 2) continue;
+        const faint = crowding > 1 ? 1 : 0;
+        const around = [2 * i, 2 * (i + 1) + 1, 2 * (i + nx), 2 * i + 1]; // bottom, right, top, left
+        for (let k = Math.max(0, Math.ceil((low - L.lo) / L.size)); k < L.count; k++) {
+          const level = L.lo + k * L.size;
+          if (level > high) break;
+          let n = 0;
+          for (const edge of around) if (crosses(edge, level)) edges[n++] = edge;
+          if (n === 2) pieces[k].push(edges[0], edges[1], faint);
+          else if (n === 4) {
+            // a saddle: a and d on one side, b and e on the other. If the centre is on a's
+            // side, a and d are joined and b and e cut off (bottom–right, top–left); else the
+            // other way round (left–bottom, right–top).
+            if (((a + b + d + e) / 4 > level) === (a > level)) pieces[k].push(edges[0], edges[1], faint, edges[2], edges[3], faint);
+            else pieces[k].push(edges[3], edges[0], faint, edges[1], edges[2], faint);
+          }
+        }
+      }
+    }
+    const paths = [new Path2D(), new Path2D()];
+    const p = [0, 0];
+    pieces.forEach((list, k) => {
+      const level = L.lo + k * L.size;
+      const count = list.length / 3;
+      const ends = new Map(); // edge → the pieces (one or two) that end on it
+      for (let j = 0; j < 3 * count; j++) {
+        if (j % 3 === 2) continue;
+        const seen = ends.get(list[j]);
+        if (seen) seen.push((j / 3) | 0);
+        else ends.set(list[j], [(j / 3) | 0]);
+      }
+      const used = new Uint8Array(count);
+      // follow the line from `edge` through piece `q` and on, as far as it goes
+      const follow = (q, edge) => {
+        let style = -1;
+        at(edge, level, p);
+        while (q !== undefined && !used[q]) {
+          used[q] = 1;
+          if (list[3 * q + 2] !== style) {
+            style = list[3 * q + 2];
+            paths[style].moveTo(p[0], p[1]);
+          }
+          edge = list[3 * q] === edge ? list[3 * q + 1] : list[3 * q];
+          at(edge, level, p);
+          paths[style].lineTo(p[0], p[1]);
+          const next = ends.get(edge);
+          q = next.length > 1 ? (next[0] === q ? next[1] : next[0]) : undefined;
+        }
+      };
+      ends.forEach((on, edge) => { // lines that end (at the map's edge or a gap) first, then loops
+        if (on.length === 1 && !used[on[0]]) follow(on[0], edge);
+      });
+      for (let q = 0; q < count; q++) if (!used[q]) follow(q, list[3 * q]);
+    });
+    ctx.lineWidth = lineWidth;
+    ctx.lineJoin = "round";
+    ctx.lineCap = "round";
+    ctx.strokeStyle = CONTOUR_LINE;
+    ctx.stroke(paths[0]);
+    ctx.globalAlpha = 0.4;
+    ctx.stroke(paths[1]);
+    ctx.globalAlpha = 1;
+  }
+
+  // The filled contour map as a PNG data URL, w × h CSS pixels (at the screen's pixel ratio),
+  // drawn here rather than by Plotly: Plotly builds SVG paths for every band of every panel,
+  // nine times the same work in the side-by-side view, and that held up the page's first race.
+  // One image per surface and panel size serves every panel: a data URL, which Plotly shows at
+  // once (it loads other sources itself, later) and exported files' policy allows. Kept for the
+  // last few sizes, so switching views costs nothing.
+  const contourImages = new Map();
+  function contourImage(surface, w, h) {
+    const ratio = Math.min(window.devicePixelRatio || 1, 2);
+    const W = Math.round(Math.max(32, Math.min(2048, w * ratio)));
+    const H = Math.round(Math.max(32, Math.min(2048, h * ratio)));
+    const key = [surface.id, JSON.stringify(surface.domain), W, H].join("|");
+    if (contourImages.has(key)) return contourImages.get(key);
+    const L = contourLevels(surface);
+    const canvas = document.createElement("canvas");
+    canvas.width = W;
+    canvas.height = H;
+    const ctx = canvas.getContext("2d");
+    if (L.nx > 1 && L.ny > 1) {
+      paintBands(ctx, L, W, H);
+      strokeLevels(ctx, L, W, H, CONTOUR_LINE_WIDTH * ratio);
+    }
+    const url = canvas.toDataURL("image/png");
+    if (contourImages.size >= 6) contourImages.delete(contourImages.keys().next().value);
+    contourImages.set(key, url);
+    return url;
+  }
+
+  // The contour image laid under subplot k's axes, over the grid's extent.
+  function contourLayoutImage(surface, url, k) {
+    const sfx = k > 1 ? String(k) : "";
+    const x = surface.grid.x;
+    const y = surface.grid.y;
+    return {
+      source: url,
+      xref: "x" + sfx,
+      yref: "y" + sfx,
+      x: x[0],
+      y: y[y.length - 1],
+      sizex: x[x.length - 1] - x[0],
+      sizey: y[y.length - 1] - y[0],
+      xanchor: "left",
+      yanchor: "top",
+      sizing: "stretch",
+      layer: "below",
+    };
+  }
+
+  // The overlay's colour bar is Plotly's own, from a 2 × 2 contour with the map's levels that
+  // lies outside the axes' range (the map itself is the image).
+  function colorbarTrace(surface) {
+    const L = contourLevels(surface);
+    const xr = surface.domain[0];
+    const away = xr[1] + 10 * (xr[1] - xr[0]);
     return {
       type: "contour",
-      x: surface.grid.x,
-      y: surface.grid.y,
-      z: z,
-      xaxis: "x" + sfx,
-      yaxis: "y" + sfx,
+      x: [away, away + 1],
+      y: surface.domain[1],
+      z: [[L.lo, L.hi], [L.hi, L.lo]],
       colorscale: CONTOUR_SCALE,
-      contours: { start: lo, end: hi, size: (hi - lo) / 22, coloring: "fill" },
-      line: { width: 0.6, color: "rgba(40, 55, 75, 0.35)" },
+      contours: { start: L.lo, end: L.hi, size: L.size, coloring: "fill" },
+      line: { width: 0 },
       hoverinfo: "skip",
-      showscale: showScale,
-      colorbar: showScale
-        ? {
-            title: { text: "f − f<sub>min</sub>", side: "right" },
-            tickvals: ticks,
-            ticktext: ticks.map((e) => "1e" + e),
-            thickness: 12,
-            len: 0.9,
-          }
-        : undefined,
+      showscale: true,
+      colorbar: {
+        title: { text: "f − f<sub>min</sub>", side: "right" },
+        tickvals: L.ticks,
+        ticktext: L.ticks.map((e) => "1e" + e),
+        thickness: 12,
+        len: 0.9,
+      },
     };
   }
 
@@ -691,7 +992,8 @@
     };
   }
 
-  function figure3d(surface, meta) {
+  // The 3-D view's figure: the surface alone (drawMap3d draws the paths over it).
+  function figure3d(surface) {
     const data = [
       {
         type: "surface",
@@ -702,17 +1004,10 @@
         showscale: false,
         hoverinfo: "skip",
         opacity: 0.92,
-        contours: { z: { show: true, usecolormap: false, color: "rgba(40,55,75,0.35)", width: 1 } },
+        // no level lines on the surface: they slow WebGL's first paint of the scene, and the
+        // shading shows the shape (the flat views show the levels)
       },
     ];
-    meta.ids.forEach((_, i) => {
-      data.push({ type: "scatter3d", mode: "lines", x: [], y: [], z: [], hoverinfo: "skip",
-                  line: { color: meta.colors[i], width: 5 }, name: meta.names[i] });
-    });
-    meta.ids.forEach((_, i) => {
-      data.push({ type: "scatter3d", mode: "markers", x: [], y: [], z: [], hoverinfo: "skip",
-                  marker: { color: meta.colors[i], size: 5, line: { color: "#ffffff", width: 1 } } });
-    });
     const axis = (title) => ({ title: { text: title }, showspikes: false, backgroundcolor: "#fbfcfd" });
     return {
       data: data,
@@ -722,6 +1017,7 @@
         hovermode: false,
         paper_bgcolor: "rgba(0,0,0,0)",
         font: { size: textSize(12) },
+        meta: { surface: surface.id, view: "3d" },
         scene: {
           xaxis: axis("x"),
           yaxis: axis("y"),
@@ -828,7 +1124,7 @@
   }
 
   function mapFigure(surface, view, meta, visible) {
-    if (view === "3d") return figure3d(surface, meta);
+    if (view === "3d") return figure3d(surface);
     const xr = surface.domain[0];
     const yr = surface.domain[1];
     const layout = {
@@ -839,6 +1135,7 @@
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "#fbfcfd",
       font: { family: "system-ui, sans-serif", size: textSize(12), color: "#2b3340" },
+      meta: { surface: surface.id, view: view }, // the figure on screen is for this surface and view
     };
     const data = [];
     if (view === "grid") {
@@ -861,7 +1158,9 @@
                  yd: [1 - (y0 + g.ph) / g.H, 1 - y0 / g.H] };
       });
       layout.annotations = [];
-      layout.meta = { panels: shown.map((i) => meta.ids[i]) }; // drawMap draws panel k for panels[k]
+      layout.images = [];
+      const image = contourImage(surface, g.pw, g.ph);
+      layout.meta.panels = shown.map((i) => meta.ids[i]); // drawMap draws panel k for panels[k]
       shown.forEach((i, p) => {
         const k = p + 1;
         const sfx = k > 1 ? String(k) : "";
@@ -870,7 +1169,7 @@
         const below = boxes.some((b) => b.r === box.r + 1 && b.xd[0] < box.xd[1] && b.xd[1] > box.xd[0]);
         layout["xaxis" + sfx] = axisStyle(xr, !below, box.xd, "y" + sfx);
         layout["yaxis" + sfx] = axisStyle(yr, box.first, box.yd, "x" + sfx);
-        data.push(contourTrace(surface, k, false));
+        layout.images.push(contourLayoutImage(surface, image, k));
         data.push(...minimaTraces(surface, k));
         layout.annotations.push({
           text: '<span style="color:' + meta.colors[i] + '">■</span> <b>' + meta.names[i] + "</b>",
@@ -889,7 +1188,7 @@
         // nothing shown: the map alone (a click still sets the start), and what to do
         layout.xaxis = axisStyle(xr, true, [0, 1], "y");
         layout.yaxis = axisStyle(yr, true, [0, 1], "x");
-        data.push(contourTrace(surface, 1, false));
+        layout.images.push(contourLayoutImage(surface, contourImage(surface, g.W, g.H), 1));
         data.push(...minimaTraces(surface, 1));
         layout.annotations.push({
           text: "No optimizer is shown: tick one under Per-optimizer settings.",
@@ -900,7 +1199,10 @@
     } else {
       layout.xaxis = axisStyle(xr, true, [0, 1], "y");
       layout.yaxis = axisStyle(yr, true, [0, 1], "x");
-      data.push(contourTrace(surface, 1, true));
+      // about the plot area: the map less its margins and the colour bar
+      const size = mapSize();
+      layout.images = [contourLayoutImage(surface, contourImage(surface, size[0] - 130, size[1] - 36), 1)];
+      data.push(colorbarTrace(surface));
       data.push(...minimaTraces(surface, 1));
     }
     return { data: data, layout: layout };
@@ -1045,6 +1347,7 @@
       visible: S.visible ? Array.from(S.visible) : null,
       twins: twins(S.race, S.visible), // shown optimizers that move together (σ = 0)
       raceShownAt: S.raceShownAt,
+      firstFrameAt: S.firstFrameAt,
       settings: S.race ? S.race.raw.settings : null,
       noise: S.race ? S.race.raw.noise : null,
       batch_size: S.race ? S.race.raw.batch_size : null,

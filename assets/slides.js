@@ -137,7 +137,7 @@
   }
 
   // One picture of the race at the player's current step, onto frame.ctx: the header, the map's
-  // picture and the overlay canvas over it (the 3-D view's picture already holds its paths).
+  // picture and the player's overlay canvas over it (the paths, in the 3-D view too).
   function compose(frame) {
     const ctx = frame.ctx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -148,7 +148,7 @@
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(frame.base, r.x, r.y, r.w, r.h);
     const overlay = frame.gd.querySelector("canvas.race-overlay");
-    if (overlay && frame.view !== "3d") ctx.drawImage(overlay, r.x, r.y, r.w, r.h);
+    if (overlay) ctx.drawImage(overlay, r.x, r.y, r.w, r.h);
     drawLegend(ctx, frame);
     drawHeader(ctx, frame);
   }

@@ -73,9 +73,9 @@ def test_page_loads_with_all_nine_racing(dash_duo, race_app):
     assert len(rows) == 9
     assert painted_pixels(dash_duo, "race-map") > 2000
     assert painted_pixels(dash_duo, "loss-chart") > 200
-    # nine contour panels, one per optimizer, with the formula rendered
+    # nine panels, one per optimizer, each over the contour image, with the formula rendered
     assert dash_duo.driver.execute_script(
-        "return document.querySelectorAll('#race-map .contourlayer').length") == 9
+        "return document.querySelectorAll('#race-map .imagelayer image').length") == 9
     dash_duo.wait_for_element("#surface-formula mjx-container", timeout=10)
     assert not console_errors(dash_duo)
     outside = [u for u in requested_urls(dash_duo.driver)
@@ -178,14 +178,14 @@ def test_switching_views_and_surfaces(dash_duo, race_app):
     d.find_element(By.CSS_SELECTOR, "#view input[value=overlay]").click()
     wait_for(dash_duo, lambda: state(dash_duo)["view"] == "overlay", 5, "overlay view")
     wait_for(dash_duo, lambda: d.execute_script(
-        "return document.querySelectorAll('#race-map .contourlayer').length === 1"), 5, "one map")
+        "return document.querySelectorAll('#race-map .imagelayer image').length === 1"), 5, "one map")
     assert painted_pixels(dash_duo, "race-map") > 2000
     s = choose_surface(dash_duo, "saddle", "Saddle")
     assert s["surface"] == "saddle" and s["start"] == [-2.2, 0.01]
     dash_duo.wait_for_contains_text("#surface-description", "saddle point", timeout=5)
     d.find_element(By.CSS_SELECTOR, "#view input[value=grid]").click()
     wait_for(dash_duo, lambda: d.execute_script(
-        "return document.querySelectorAll('#race-map .contourlayer').length === 9"), 5, "nine maps")
+        "return document.querySelectorAll('#race-map .imagelayer image').length === 9"), 5, "nine maps")
     assert state(dash_duo)["surface"] == "saddle"
     assert not console_errors(dash_duo)
 

@@ -1,5 +1,6 @@
 """The learning-rate explorer, lessons, links, live numbers and the 3-D view in a real browser."""
 
+import math
 import time
 
 import pytest
@@ -9,7 +10,9 @@ from selenium.webdriver.common.by import By
 from surfaces import SURFACES
 from tests.test_app_browser import (choose_surface, console_errors, new_race, painted_pixels, start, state,
                                     wait_for)
+from webapp.payload import surface_payload
 from webapp.scenarios import SCENARIOS
+from webapp.theme import OPTIMIZER_COLORS
 
 pytestmark = pytest.mark.browser
 
@@ -151,14 +154,44 @@ def test_live_numbers_and_3d_view(dash_duo, race_app):
     d.execute_script("window.scrollTo(0, 0); document.querySelector('#view input[value=\"3d\"]').click()")
     wait_for(dash_duo, lambda: d.execute_script(
         "const gd = document.querySelector('#race-map .js-plotly-plot');"
-        "return !!(gd && gd.data && gd.data.length > 1 && gd.data[0].type === 'surface')"), 15, "the 3-D figure")
+        "return !!(gd && gd.data && gd.data[0].type === 'surface' && gd._fullLayout.scene._scene)"), 15, "the 3-D figure")
     d.execute_script("window.OptimizerRace.setStep(50)")
-    points = wait_for(dash_duo, lambda: d.execute_script(
-        "const gd = document.querySelector('#race-map .js-plotly-plot');"
-        "return gd.data[1].x.length"), 10, "3-D paths")
-    assert points == 51
+    # the paths are drawn over the surface on the canvas, where Plotly itself projects a point
+    wait_for(dash_duo, lambda: painted_pixels(dash_duo, "race-map") > 500, 10, "3-D paths")
+    assert_3d_head_where_plotly_puts_it(dash_duo)
+    # turning the scene moves the paths with it
+    d.execute_script("const gd = window.OptimizerRace.graphDiv('race-map');"
+                     "window.Plotly.relayout(gd, {'scene.camera.eye': {x: 1.6, y: -1.2, z: 0.9}})")
+    assert_3d_head_where_plotly_puts_it(dash_duo)
     time.sleep(0.5)
     assert not console_errors(dash_duo)
+
+
+def assert_3d_head_where_plotly_puts_it(duo):
+    """Adam's head (drawn last, on top) on the 3-D view's canvas is where Plotly draws a scene
+    annotation at Adam's point (x, y, log10(f − f_min + floor)) with the scene's camera now."""
+    d = duo.driver
+    surface = SURFACES[state(duo)["surface"]]
+    floor = surface_payload(surface)["grid"]["floor"]
+    x, y = d.execute_script("const r = window.OptimizerRace; return r.head(r.state().ids.indexOf('adam'))")
+    z = math.log10(max(float(surface.f(x, y)) - surface.f_min, 0.0) + floor)
+    d.execute_script(
+        "const gd = window.OptimizerRace.graphDiv('race-map');"
+        "window.Plotly.relayout(gd, {'scene.annotations': [{x: arguments[0], y: arguments[1], z: arguments[2],"
+        "  text: 'here', showarrow: false, xanchor: 'center', yanchor: 'middle', opacity: 0}]})", x, y, z)
+
+    def pixel():
+        return d.execute_script(
+            """const gd = window.OptimizerRace.graphDiv('race-map');
+            const a = gd.querySelector('.annotation-scene'), c = gd.querySelector('canvas.race-overlay');
+            if (!a || !c) return null;
+            const box = a.getBoundingClientRect(), g = gd.getBoundingClientRect(), ratio = c.width / c.clientWidth;
+            const px = Math.round((box.left + box.width / 2 - g.left) * ratio), py = Math.round((box.top + box.height / 2 - g.top) * ratio);
+            return Array.from(c.getContext('2d').getImageData(px, py, 1, 1).data);""")
+
+    adam = tuple(int(OPTIMIZER_COLORS["adam"][k:k + 2], 16) for k in (1, 3, 5))
+    wait_for(duo, lambda: (p := pixel()) and p[3] == 255 and all(abs(a - b) <= 8 for a, b in zip(p, adam)),
+             5, f"Adam's colour at its projected point, not {pixel()}")
 
 
 def test_the_gd_limit_is_marked_on_quadratics(dash_duo, race_app):

@@ -197,7 +197,8 @@ def test_html_inlines_everything_and_escapes_script_ends():
     # nothing refers to the outside: no <link>, no src/href attributes, no URL outside plotly.js
     assert "plotly.js v" in blocks[2][1]
     ours = page.replace(blocks[2][1], "")
-    assert not re.search(r"<link|\ssrc=|\shref=|@import|url\((?!\"data:)", ours, flags=re.I)
+    # (a CSS url(…), not a name ending in "url(", such as canvas.toDataURL)
+    assert not re.search(r"<link|\ssrc=|\shref=|@import|(?<!\w)url\((?!\"data:)", ours, flags=re.I)
     urls = set(re.findall(r"https?://[^\s'\")]+", ours))
     assert urls <= {"http://www.w3.org/2000/svg"}, urls  # the SVG namespace of the icon masks
     assert "default-src 'none'" in page and "connect-src 'none'" in page
@@ -434,7 +435,7 @@ def test_exported_html_replays_offline_in_chromium(chromium, offline_race):
     assert first["playing"]  # it autoplays
     step0 = driver.execute_script(state)["step"]
     wait_for(driver, f"return window.OptimizerRacePlayer.state().step > {step0 + 20}", 10, "the animation")
-    assert driver.execute_script("return document.querySelectorAll('#race-map .contourlayer').length") == 9
+    assert driver.execute_script("return document.querySelectorAll('#race-map .imagelayer image').length") == 9
     assert painted_pixels(driver, "race-map") > 2000
     assert painted_pixels(driver, "loss-chart") > 200
     rows = driver.execute_script("return document.querySelectorAll('#leaderboard tbody tr').length")
@@ -449,7 +450,7 @@ def test_exported_html_replays_offline_in_chromium(chromium, offline_race):
         "const d = document.documentElement; return d.scrollWidth <= d.clientWidth && d.scrollHeight <= d.clientHeight")
     # the view toggle re-plots the map as one overlay, same race
     driver.execute_script("document.querySelector('input[name=view][value=overlay]').click()")
-    wait_for(driver, "return document.querySelectorAll('#race-map .contourlayer').length === 1", 10, "the overlay")
+    wait_for(driver, "return document.querySelectorAll('#race-map .imagelayer image').length === 1", 10, "the overlay")
     wait_for(driver, "return window.OptimizerRacePlayer.state().view === 'overlay'", 5, "the overlay view")
     driver.execute_script("window.OptimizerRacePlayer.setStep(arguments[0])", r.steps)
     assert painted_pixels(driver, "race-map") > 1000
@@ -478,7 +479,7 @@ def test_exported_html_of_the_shown_optimizers_has_a_panel_each(chromium, tmp_pa
         if (!gd || !gd._fullLayout || !gd.layout.meta) return null;
         const fl = gd._fullLayout, out = [];
         for (let k = 1; fl['xaxis' + (k > 1 ? k : '')]; k++) out.push(fl['xaxis' + (k > 1 ? k : '')].domain[0] + ',' + fl['yaxis' + (k > 1 ? k : '')].domain[0]);
-        return {panels: gd.layout.meta.panels, boxes: out, layers: document.querySelectorAll('#race-map .contourlayer').length};""",
+        return {panels: gd.layout.meta.panels, boxes: out, layers: document.querySelectorAll('#race-map .imagelayer image').length};""",
                     10, "the grid")
     assert grid["panels"] == shown and grid["layers"] == 4
     xs = {b.split(",")[0] for b in grid["boxes"]}

@@ -15,7 +15,7 @@ NINE = ["gd", "sgd", "minibatch_sgd", "momentum", "nag", "adagrad", "adadelta", 
 
 
 def panels(duo) -> int:
-    return duo.driver.execute_script("return document.querySelectorAll('#race-map .contourlayer').length")
+    return duo.driver.execute_script("return document.querySelectorAll('#race-map .imagelayer image').length")
 
 
 def rows(duo) -> int:

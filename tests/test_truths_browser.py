@@ -44,7 +44,7 @@ def show_only(duo, shown):
 
 
 def grid(duo) -> dict:
-    """The side-by-side figure as drawn: its panels' ids, axis domains, titles and contour layers."""
+    """The side-by-side figure as drawn: its panels' ids, axis domains, titles and contour images (one a panel)."""
     return duo.driver.execute_script(
         """const gd = document.querySelector('#race-map .js-plotly-plot');
         const fl = gd && gd._fullLayout;
@@ -57,7 +57,7 @@ def grid(duo) -> dict:
         }
         return {panels: gd.layout.meta.panels, domains: domains,
                 titles: (gd.layout.annotations || []).map(a => a.text.replace(/<[^>]+>/g, '').replace('■ ', '')),
-                layers: document.querySelectorAll('#race-map .contourlayer').length};""")
+                layers: document.querySelectorAll('#race-map .imagelayer image').length};""")
 
 
 def shape(g) -> tuple[int, int]:
