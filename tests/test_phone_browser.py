@@ -98,7 +98,7 @@ def test_one_column_no_sideways_scroll_no_overlap(dash_duo, race_app, size):
     assert plot[0] >= 290 and plot[1] >= 250, plot
     assert d.execute_script("return document.querySelector('.map-host').getBoundingClientRect().width") >= 300
     assert panels(dash_duo) == ["gd"]
-    assert d.execute_script("return document.querySelectorAll('#race-map .contourlayer').length") == 1
+    assert d.execute_script("return document.querySelectorAll('#race-map .imagelayer image').length") == 1  # one map
     # the leaderboard still ranks all nine, the loss chart draws all nine
     assert len(d.find_elements(By.CSS_SELECTOR, "#leaderboard tbody tr")) == 9
     # with a lesson open (its text above the leaderboard), and in the overlay view
