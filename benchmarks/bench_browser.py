@@ -9,7 +9,7 @@ Chromium (no GPU):
 - requests that leave the app's own server (bar: none);
 - page open → first race animating at 1366 × 768, a fresh browser each time, in the
   side-by-side, overlay and 3-D views (bar: 1 s; 3-D: 2 s), with the main thread's long tasks
-  (over 50 ms) up to then.
+  (over 50 ms) up to then and the part after the last callback response (the map's own work).
 
     python -m benchmarks.bench_browser [--rounds 20] [--port 8765] [--first-paint-runs 5]
     python -m benchmarks.bench_browser --only first-paint
