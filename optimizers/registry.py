@@ -153,6 +153,11 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 
 _ADAM_MOMENTS = r"m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2 \\ "
 
+
+def _adam_step(v: str) -> str:
+    """Adam's bias-corrected step, dividing by the second moment `v` (LaTeX)."""
+    return rf"\theta \leftarrow \theta - \frac{{\eta}}{{1-\beta_1^t}}\,\frac{{m}}{{\sqrt{{{v}/(1-\beta_2^t)}} + \varepsilon}}"
+
 # The opt-in extras (SPEC §1): torch.optim's rules with its defaults, off in the default race.
 EXTRAS: dict[str, OptimizerSpec] = {
     o.id: o
@@ -160,9 +165,7 @@ EXTRAS: dict[str, OptimizerSpec] = {
         OptimizerSpec(
             "amsgrad", "AMSGrad", rules.AMSGRAD, "batch",
             {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-            _ADAM_MOMENTS + r"v_{\max} \leftarrow \max(v_{\max}, v) \\ "
-            r"\theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,"
-            r"\frac{m}{\sqrt{v_{\max}/(1-\beta_2^t)} + \varepsilon}",
+            _ADAM_MOMENTS + r"v_{\max} \leftarrow \max(v_{\max}, v) \\ " + _adam_step(r"v_{\max}"),
             "Adam that never forgets its largest second moment: the step divides by the biggest v "
             "seen so far, so a rare large gradient keeps later steps cautious and the step size "
             "can only shrink, which fixes Adam's failure to converge on some problems and makes it "
@@ -172,9 +175,7 @@ EXTRAS: dict[str, OptimizerSpec] = {
         OptimizerSpec(
             "adamw", "AdamW", rules.ADAMW, "batch",
             {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-2},
-            r"\theta \leftarrow \theta\,(1 - \eta\lambda) \\ " + _ADAM_MOMENTS
-            + r"\theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,"
-            r"\frac{m}{\sqrt{v/(1-\beta_2^t)} + \varepsilon}",
+            r"\theta \leftarrow \theta\,(1 - \eta\lambda) \\ " + _ADAM_MOMENTS + _adam_step("v"),
             "Adam with decoupled weight decay: every step first shrinks θ toward the origin by the "
             "factor 1 − ηλ, outside the gradient, so the pull is not rescaled by Adam's "
             "per-coordinate step sizes as an L2 term in the loss would be. It regularises rather "
