@@ -52,3 +52,11 @@ def compiled(signature_name: str | None = None, cache: bool = True, nogil: bool 
 def plain(fn):
     """The uncompiled Python function behind a compiled one (itself without numba)."""
     return getattr(fn, "py_func", fn)
+
+
+def compiled_function(fn):
+    """`fn(a, b) -> float` as a C function pointer (numba's cfunc), the type of the surface
+    functions the loop takes; the plain function without numba."""
+    if not HAVE_NUMBA:
+        return fn
+    return numba.cfunc("float64(float64, float64)", error_model="numpy")(fn)

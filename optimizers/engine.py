@@ -16,14 +16,15 @@ import numpy as np
 
 from surfaces import Surface
 
-from .kernel import integrate, run_table
+from .kernel import Batches, integrate, run_table
 from .registry import ALL_OPTIMIZERS, HYPERPARAMETERS, OPTIMIZERS, check_optimizer_ids, resolve_settings
-from .stochastic import N_SAMPLES, batch_noise, sample_tilts
+from .stochastic import N_SAMPLES, batch_noise, epoch_orders, sample_tilts
 
 MAX_STEPS = 100_000
 MAX_SWEEP_VALUES = 4096
 MAX_CELLS = 20_000_000  # runs × (steps + 1): bounds the stored path to 320 MB
 ARRIVAL_FRACTION = 1e-3
+CLOCKS = ("steps", "examples")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,14 @@ class RolloutResult:
     # per run: None, or the (x, y) iterate that was rejected at diverged_at (may be non-finite;
     # the reason a path stopped is read from it, e.g. surfaces.formula.stop_reason)
     rejected: tuple = ()
+    # "steps": row j of paths and losses is after j steps; "examples": after j examples processed
+    # (samples drawn), each optimizer having taken the steps those examples paid for
+    clock: str = "steps"
+    # the examples in one epoch: a data surface's N, else the N_SAMPLES tilts of SPEC §3
+    examples_per_epoch: int = N_SAMPLES
+    # clock "examples": (n, steps + 1), the steps optimizer i has taken after j examples (with
+    # clock "steps" it is simply j); its states (record_states) are indexed by its own steps
+    steps_taken: np.ndarray | None = None
 
     @property
     def final_loss(self) -> np.ndarray:
@@ -71,7 +80,18 @@ class RolloutResult:
             arrived_at=self.arrived_at[rows], settled_at=self.settled_at[rows],
             states={k: v[rows] for k, v in self.states.items()} if self.states is not None else None,
             rejected=tuple(self.rejected[i] for i in keep) if self.rejected else (),
+            steps_taken=self.steps_taken[rows] if self.steps_taken is not None else None,
         )
+
+    def step_at(self, i: int, frame: int) -> int:
+        """The steps optimizer i has taken at row `frame` of its path."""
+        return int(self.steps_taken[i, frame]) if self.steps_taken is not None else int(frame)
+
+    def epochs(self, frame) -> np.ndarray | float:
+        """Row `frame` (or rows) in epochs: examples processed / examples per epoch (clock "examples")."""
+        if self.clock != "examples":
+            raise ValueError("epochs are counted on the clock in examples")
+        return np.asarray(frame) / self.examples_per_epoch
 
     def ranking(self) -> list[str]:
         """Ids from first to last: arrived and stayed (earliest to settle first), then the rest by
@@ -111,6 +131,15 @@ def _check_int(name: str, value, low: int, high: int) -> int:
     return int(value)
 
 
+def examples_per_epoch(surface: Surface) -> int:
+    """N: a data surface's examples, or the tilts a stochastic gradient samples (SPEC §3)."""
+    return surface.n_examples if is_data(surface) else N_SAMPLES
+
+
+def is_data(surface: Surface) -> bool:
+    return getattr(surface, "examples", None) is not None
+
+
 def _check_common(surface, start, steps, noise, batch_size, seed):
     if not isinstance(surface, Surface):
         raise ValueError(f"surface must be a Surface (see surfaces.get_surface), not {surface!r}")
@@ -132,7 +161,9 @@ def _check_common(surface, start, steps, noise, batch_size, seed):
         noise_ok = False
     if not noise_ok:
         raise ValueError(f"noise must be a finite number ≥ 0, not {str(noise)[:40]}")
-    batch_size = _check_int("batch_size", batch_size, 1, N_SAMPLES)
+    if is_data(surface) and noise != 0:
+        raise ValueError("on a data surface the gradient's noise comes from its examples: noise must be 0")
+    batch_size = _check_int("batch_size", batch_size, 1, examples_per_epoch(surface))
     seed = _check_int("seed", seed, 0, 2**63 - 1)
     return (x0, y0), steps, float(noise), batch_size, seed
 
@@ -150,6 +181,42 @@ def _noise_table(ids, runs_per_id, steps, noise, batch_size, seed):
     }
     columns = [by_kind[ALL_OPTIMIZERS[oid].gradient] for oid in ids for _ in range(runs_per_id)]
     return np.stack(columns, axis=2)
+
+
+def _batch_sizes(ids, runs_per_id, batch_size: int, n: int) -> np.ndarray:
+    """(K,): the examples each run's step uses: N for GD, 1 for SGD, B for the others."""
+    by_kind = {"full": n, "sample": 1, "batch": batch_size}
+    return np.array([by_kind[ALL_OPTIMIZERS[oid].gradient] for oid in ids for _ in range(runs_per_id)], dtype=np.int64)
+
+
+def _batches(surface, sizes: np.ndarray, run_steps: np.ndarray, seed: int) -> Batches | None:
+    """How a data surface's runs draw their examples (None on other surfaces): each epoch one
+    shuffle of the seed, shared by every run (common random numbers)."""
+    if not is_data(surface):
+        return None
+    n = surface.n_examples
+    per_epoch = -(-n // np.minimum(sizes, n))
+    epochs = max(1, int(np.max(-(-run_steps // per_epoch))))
+    return Batches(sizes, np.ascontiguousarray(epoch_orders(seed, epochs, n)))
+
+
+def _steps_taken(sizes: np.ndarray, budget: int, n: int) -> np.ndarray:
+    """(K, budget + 1): the steps run k has taken after j examples processed, for a run whose
+    step uses sizes[k] examples (N or more: all of them) out of an epoch of n. Within an epoch
+    its batches are consecutive slices, the last one shorter when the size does not divide n, so
+    every epoch takes exactly n examples."""
+    frames = np.arange(budget + 1)
+    size = np.minimum(sizes, n)[:, None]
+    per_epoch = -(-n // size)
+    return (frames // n) * per_epoch + (frames % n) // size
+
+
+def _expand(out: np.ndarray, losses: np.ndarray, steps_taken: np.ndarray):
+    """Iterates and losses per step → per example processed: row j of run k is its row
+    steps_taken[k, j]."""
+    runs = np.arange(out.shape[2])
+    index = steps_taken.T  # (frames, K)
+    return out[index, :, runs[None, :]].transpose(0, 2, 1), losses[index, runs[None, :]]
 
 
 @dataclass(frozen=True)
@@ -211,17 +278,21 @@ class _Race:
     batch_size: int
     seed: int
     record_states: bool
+    clock: str
 
 
 def _checked_race(surface, start=None, steps=500, settings=None, optimizers=None, noise=0.0, batch_size=16,
-                  seed=0, record_states=False) -> _Race:
+                  seed=0, record_states=False, clock="steps") -> _Race:
     start, steps, noise, batch_size, seed = _check_common(surface, start, steps, noise, batch_size, seed)
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {str(clock)[:40]!r}")
     ids = check_optimizer_ids(optimizers)
     return _Race(surface, start, steps, ids, resolve_settings(settings, ids), noise, batch_size, seed,
-                 bool(record_states))
+                 bool(record_states), clock)
 
 
-def _race_result(race: _Race, out: np.ndarray, losses: np.ndarray, trace: dict | None) -> RolloutResult:
+def _race_result(race: _Race, out: np.ndarray, losses: np.ndarray, trace: dict | None,
+                 steps_taken: np.ndarray | None = None) -> RolloutResult:
     """The RolloutResult of `race` from the loop's iterates and losses (and trace)."""
     outcome = _settle(race.surface, out, losses)
     rejected = tuple(
@@ -238,7 +309,7 @@ def _race_result(race: _Race, out: np.ndarray, losses: np.ndarray, trace: dict |
         race.surface.id, race.ids, race.start, race.settings, race.steps, race.noise, race.batch_size,
         race.seed, paths, losses, outcome.diverged_at, outcome.arrived_at, outcome.settled_at,
         {k: v.transpose(2, 0, 1).copy() for k, v in trace.items()} if trace is not None else None,
-        rejected,
+        rejected, race.clock, examples_per_epoch(race.surface), steps_taken,
     )
 
 
@@ -253,19 +324,35 @@ def rollout(
     batch_size: int = 16,
     seed: int = 0,
     record_states: bool = False,
+    clock: str = "steps",
 ) -> RolloutResult:
     """Race the optimizers from `start` (default: the surface's) for `steps` steps.
 
     `settings` is a partial {optimizer id: {hyperparameter: value}} mapping; `optimizers` a list
-    of ids (None: all nine, SPEC order); `noise` the σ of SPEC §3; `batch_size` the B of the
-    mini-batch optimizers; `record_states` keeps every step's gradient and optimizer state.
+    of ids (None: all nine, SPEC order); `noise` the σ of SPEC §3 (0 on a data surface, whose
+    noise is its examples); `batch_size` the B of the mini-batch optimizers; `record_states`
+    keeps every step's gradient and optimizer state.
+
+    `clock="examples"` makes the race fair in work rather than steps: `steps` is then a budget
+    of examples processed (samples drawn). Each optimizer takes the steps it can pay for (GD one
+    per N examples, SGD one per example, the mini-batch ones one per batch of B), and row j of
+    the result is where each stands after j examples (`steps_taken` says after how many steps).
+
     The same arguments give the same paths, bit for bit."""
-    race = _checked_race(surface, start, steps, settings, optimizers, noise, batch_size, seed, record_states)
+    race = _checked_race(surface, start, steps, settings, optimizers, noise, batch_size, seed, record_states, clock)
     runs = _runs([(oid, race.settings[oid]) for oid in race.ids])
-    table = _noise_table(race.ids, 1, race.steps, race.noise, race.batch_size, race.seed)
+    n = examples_per_epoch(race.surface)
+    sizes = _batch_sizes(race.ids, 1, race.batch_size, n)
+    steps_taken = _steps_taken(sizes, race.steps, n) if race.clock == "examples" else None
+    run_steps = steps_taken[:, -1] if steps_taken is not None else np.full(len(runs), race.steps)
+    longest = int(run_steps.max())
+    table = _noise_table(race.ids, 1, longest, race.noise, race.batch_size, race.seed)
     trace = {} if race.record_states else None
-    out, losses = integrate(race.surface, race.start, race.steps, run_table(runs), table, trace)
-    return _race_result(race, out, losses, trace)
+    out, losses = integrate(race.surface, race.start, longest, run_table(runs), table, trace,
+                            _batches(race.surface, sizes, run_steps, race.seed), run_steps)
+    if steps_taken is not None:
+        out, losses = _expand(out, losses, steps_taken)
+    return _race_result(race, out, losses, trace, steps_taken)
 
 
 def rollout_many(races) -> list[RolloutResult]:
@@ -329,7 +416,10 @@ def sweep(
     V = len(values)
     runs = [(oid, {**resolved[oid], param: float(v)}) for oid in ids for v in values]
     table = _noise_table(ids, V, steps, noise, batch_size, seed)
-    out, losses = integrate(surface, start, steps, run_table(_runs(runs)), table)
+    sizes = _batch_sizes(ids, V, batch_size, examples_per_epoch(surface))
+    run_steps = np.full(len(runs), steps)
+    out, losses = integrate(surface, start, steps, run_table(_runs(runs)), table,
+                            _batches(surface, sizes, run_steps, seed), run_steps)
     outcome = _settle(surface, out, losses)
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
     valid = np.arange(steps + 1)[:, None] <= outcome.last_valid

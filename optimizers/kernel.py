@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .compiled import HAVE_NUMBA, compiled, plain
+from .compiled import HAVE_NUMBA, compiled, compiled_function, plain
 from .registry import ALL_OPTIMIZERS
 from .rules import MAX_HYPERPARAMETERS, MAX_STATE
 
@@ -63,15 +63,33 @@ def run_table(runs) -> RunTable:
     return RunTable(kinds, hps)
 
 
+@compiled(cache=False)
+def _no_mean_loss(w, b, examples):
+    return 0.0
+
+
+@compiled(cache=False)
+def _no_batch_gradient(w, b, examples, orders, batch, step):
+    return 0.0, 0.0
+
+
 # Not cached on disk: numba would key the cache on this file alone, and keep running old rules
 # after rules.py or the registry changed. So it is compiled once per process (webapp.race.warm_up
-# does it at start-up); nogil: requests race in threads at once.
+# does it at start-up), and once more per data model (numba specialises the loop for each
+# model's functions, so they are inlined); nogil: requests race in threads at once.
 @compiled(cache=False, nogil=True)
-def _loop(loss, grad_x, grad_y, kinds, hps, start, steps, noise, state, out, losses, trace_g, trace_s):
+def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, batches, kinds, hps, start,
+          run_steps, noise, state, out, losses, trace_g, trace_s):
     """Run by run, step by step, each run's state in registers; every array is run-major (run
     k's steps are contiguous), so a run touches consecutive memory. state[k] is scratch for
-    run k's final state (quantity j on coordinate i at [2j + i])."""
+    run k's final state (quantity j on coordinate i at [2j + i]).
+
+    On a surface, the loss and gradient are `loss`, `grad_x`, `grad_y` (plus `noise[k, i]`); on
+    a data surface (`examples` not empty) they are the mean over the examples (`mean_loss`) and
+    the mean over the step's batch of `batches[k]` examples (`batch_gradient`). Run k takes
+    `run_steps[k]` steps and then stays where it is."""
     K = kinds.shape[0]
+    data = examples.shape[1] > 0
     noisy = noise.shape[0] > 0
     record = trace_g.shape[0] > 0
     for k in range(K):
@@ -80,11 +98,15 @@ def _loop(loss, grad_x, grad_y, kinds, hps, start, steps, noise, state, out, los
         ax, ay, bx, by, cx, cy = state[k, 0], state[k, 1], state[k, 2], state[k, 3], state[k, 4], state[k, 5]
         x, y = start[k, 0], start[k, 1]
         out[k, 0, 0], out[k, 0, 1] = x, y
-        losses[k, 0] = loss(x, y)
-        for i in range(steps):
+        losses[k, 0] = mean_loss(x, y, examples) if data else loss(x, y)
+        own = run_steps[k]
+        for i in range(own):
             qx = _query(kind, x, ax, bx, cx, h0, h1, h2, h3, h4)
             qy = _query(kind, y, ay, by, cy, h0, h1, h2, h3, h4)
-            gx, gy = grad_x(qx, qy), grad_y(qx, qy)
+            if data:
+                gx, gy = batch_gradient(qx, qy, examples, orders, batches[k], i)
+            else:
+                gx, gy = grad_x(qx, qy), grad_y(qx, qy)
             if noisy:
                 gx += noise[k, i, 0]
                 gy += noise[k, i, 1]
@@ -94,38 +116,72 @@ def _loop(loss, grad_x, grad_y, kinds, hps, start, steps, noise, state, out, los
             x = x - dx
             y = y - dy
             out[k, i + 1, 0], out[k, i + 1, 1] = x, y
-            losses[k, i + 1] = loss(x, y)
+            losses[k, i + 1] = mean_loss(x, y, examples) if data else loss(x, y)
             if record:
                 trace_g[k, i, 0], trace_g[k, i, 1] = gx, gy
                 trace_s[k, i, 0], trace_s[k, i, 1], trace_s[k, i, 2] = ax, ay, bx
                 trace_s[k, i, 3], trace_s[k, i, 4], trace_s[k, i, 5] = by, cx, cy
+        for i in range(own, out.shape[1] - 1):  # its budget spent (clock in examples): it waits
+            out[k, i + 1, 0], out[k, i + 1, 1] = x, y
+            losses[k, i + 1] = losses[k, own]
         state[k, 0], state[k, 1], state[k, 2], state[k, 3], state[k, 4], state[k, 5] = ax, ay, bx, by, cx, cy
 
 
-STATES = ("grad", "state")  # what a trace records: the gradient used, then the state after it
+STATES = ("grad", "state")
+
+
+def _unused(a, b):
+    return 0.0
+
+
+# What the loop's surface arguments get on a data surface (it never calls them there).
+_UNUSED_SURFACE = (compiled_function(_unused),) * 3  # what a trace records: the gradient used, then the state after it
 _NOTHING = np.empty((0, 0, 0))
+_NO_EXAMPLES = np.empty((2, 0))
+_NO_ORDERS = np.empty((0, 0), dtype=np.int32)
 
 
-def integrate(surface, start, steps: int, table: RunTable, noise_table=None, trace=None):
+class Batches(NamedTuple):
+    """How a data surface's runs draw their examples: `sizes[k]` examples per step for run k
+    (N or more: all of them, in stored order), slices of `orders[epoch]`, the epoch's shuffle."""
+
+    sizes: np.ndarray  # (K,) int64
+    orders: np.ndarray  # (epochs, N) int32
+
+
+def integrate(surface, start, steps: int, table: RunTable, noise_table=None, trace=None, batches=None,
+              run_steps=None):
     """Iterates of K runs, (steps + 1, 2, K) with [0] the start, and their losses (steps + 1, K);
     both may hold non-finite values where a run blew up (the caller finds them).
 
-    The loop calls the surface's compiled loss and gradient (Surface.scalar_functions). `start` is one (x, y) for every run. `noise_table[t]` (2, K) is added to the
-    gradient at step t (SPEC §3). A dict passed as `trace` receives "grad" (steps, 2, K), the
-    gradient used by update t + 1, and "state" (steps, STATE_WIDTH, K), the state after it
-    (quantity j of a rule on coordinate i at row 2j + i)."""
+    The loop calls the surface's compiled loss and gradient (Surface.scalar_functions), or on a
+    data surface its model's functions over its examples, drawn as `batches` says. `start` is
+    one (x, y) for every run. `noise_table[t]` (2, K) is added to the gradient at step t (SPEC
+    §3). `run_steps` (K,) stops run k after its own number of steps (default: all `steps`); it
+    then stays put. A dict passed as `trace` receives "grad" (steps, 2, K), the gradient used by
+    update t + 1, and "state" (steps, STATE_WIDTH, K), the state after it (quantity j of a rule
+    on coordinate i at row 2j + i)."""
     K = len(table.kinds)
+    own = np.full(K, steps, dtype=np.int64) if run_steps is None else np.asarray(run_steps, dtype=np.int64)
     begin = np.ascontiguousarray(np.broadcast_to(np.asarray(start, dtype=float), (K, 2)))
     out = np.empty((K, steps + 1, 2))  # run-major inside the loop, step-major outside
     losses = np.empty((K, steps + 1))
     traced = [np.empty((K, steps, 2)), np.empty((K, steps, STATE_WIDTH))] if trace is not None else [_NOTHING] * 2
     noise = np.ascontiguousarray(noise_table.transpose(2, 0, 1)) if noise_table is not None else _NOTHING
-    functions = surface.scalar_functions
+    examples = getattr(surface, "examples", None)
+    if examples is not None:  # a data surface (surfaces/data.py)
+        functions = _UNUSED_SURFACE
+        model = (surface.functions.mean_loss, surface.functions.batch_gradient)
+        data = (examples, batches.orders, np.asarray(batches.sizes, dtype=np.int64))
+    else:
+        functions = surface.scalar_functions
+        model = (_no_mean_loss, _no_batch_gradient)
+        data = (_NO_EXAMPLES, _NO_ORDERS, np.zeros(K, dtype=np.int64))
     # a surface numba could not compile (Surface.scalar_functions says why) runs uncompiled
     compiled = HAVE_NUMBA and all(hasattr(fn, "address") for fn in functions)
     loop = _loop if compiled else plain(_loop)
-    loop(*functions, table.kinds, table.hyperparameters, begin, steps, noise, np.zeros((K, STATE_WIDTH)), out,
-         losses, *traced)
+    loop(*functions, *model, *data, table.kinds, table.hyperparameters, begin, own, noise,
+         np.zeros((K, STATE_WIDTH)), out, losses, *traced)
     if trace is not None:
         trace.update(grad=traced[0].transpose(1, 2, 0), state=traced[1].transpose(1, 2, 0))
     return out.transpose(1, 2, 0), losses.T

@@ -6,6 +6,7 @@
 """
 
 from .catalog import BUILTIN_SURFACES
+from .data import DataSurface, from_data
 from .formula import surface_from_formula
 from .surface import Surface, x, y
 
@@ -21,4 +22,4 @@ def get_surface(surface_id: str) -> Surface:
     return SURFACES[surface_id]
 
 
-__all__ = ["SURFACES", "Surface", "get_surface", "surface_from_formula", "x", "y"]
+__all__ = ["SURFACES", "DataSurface", "Surface", "from_data", "get_surface", "surface_from_formula", "x", "y"]

@@ -1,0 +1,402 @@
+"""Data surfaces: the training loss of a two-parameter model over real examples (SPEC §3, §5).
+
+    from surfaces import from_data
+    s = from_data("linear", x, y)       # f(w, b) = mean ½(w·xᵢ + b − yᵢ)²
+    s = from_data("logistic", x, y01)   # f(w, b) = mean log(1 + exp(−sᵢ(w·xᵢ + b))), sᵢ = 2yᵢ − 1
+
+The map's axes are the weight w (x axis) and the bias b (y axis). SymPy derives the gradient and
+Hessian of one example's loss ℓᵢ(w, b); they are compiled (numba) and the engine averages them
+over each step's examples: all of them for GD, one for SGD, B consecutive ones of the epoch's
+shuffle for the mini-batch optimizers. The minimum is solved in closed form (linear) or by
+Newton's method (logistic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+import sympy as sp
+
+from .surface import Surface
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - the engine then runs uncompiled (optimizers/compiled.py)
+    numba = None
+
+w, b = sp.symbols("w b", real=True)  # the parameters: the map's x and y axes
+x_i, y_i = sp.symbols("x_i y_i", real=True)  # one example
+MAX_EXAMPLES = 10_000
+
+
+# -- the two functions the logistic loss needs, with their derivatives for SymPy ----------------
+class softplus(sp.Function):
+    """log(1 + eᶻ), computed without overflow."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _latex(self, printer):
+        return r"\log\left(1 + e^{%s}\right)" % printer._print(self.args[0])
+
+
+class sigmoid(sp.Function):
+    """σ(z) = 1 / (1 + e⁻ᶻ), computed without overflow."""
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _latex(self, printer):
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+
+def _softplus(z):
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+def _sigmoid(z):
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _np_softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _np_sigmoid(z):
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def _jit(fn, cache: bool = False):
+    """`fn` compiled with NumPy's float semantics (x/0 is inf, not an error); itself without numba.
+    Generated functions (lambdify's, closures) cannot be cached on disk: they compile once per
+    process, when a data surface is first used."""
+    return numba.njit(error_model="numpy", cache=cache)(fn) if numba else fn
+
+
+_SCALAR = {"softplus": _jit(_softplus, cache=True), "sigmoid": _jit(_sigmoid, cache=True)}
+_VECTOR = {"softplus": _np_softplus, "sigmoid": _np_sigmoid}
+
+
+class Model(NamedTuple):
+    id: str
+    name: str
+    loss: sp.Expr  # one example's loss ℓᵢ(w, b; xᵢ, yᵢ)
+    prediction: str  # what the data panel draws for (w, b): "line" or "sigmoid"
+    y_label: str
+    formula_tex: str  # f(w, b) as the page shows it
+
+
+MODELS: dict[str, Model] = {
+    m.id: m
+    for m in (
+        Model("linear", "linear regression", (w * x_i + b - y_i) ** 2 / 2, "line", "y",
+              r"\frac{1}{N}\sum_{i} \tfrac12\,(w x_i + b - y_i)^2"),
+        Model("logistic", "logistic regression", softplus(-(2 * y_i - 1) * (w * x_i + b)), "sigmoid", "label",
+              r"\frac{1}{N}\sum_{i} \log\!\left(1 + e^{-s_i (w x_i + b)}\right),\ s_i = 2y_i - 1"),
+    )
+}
+
+
+class ModelFunctions(NamedTuple):
+    """One model's compiled numbers. `mean_loss(w, b, examples)` and `batch_gradient(w, b,
+    examples, orders, batch, step)` are what the engine's loop calls; `grid_loss` fills a map;
+    `example_*` are NumPy functions of (w, b, x, y) that broadcast."""
+
+    mean_loss: Callable
+    batch_gradient: Callable
+    grid_loss: Callable
+    example_loss: Callable
+    example_gradient: Callable
+    example_hessian: Callable
+
+
+def _compile_model(model: Model) -> ModelFunctions:
+    """SymPy derives ∇ℓᵢ and ∇²ℓᵢ from ℓᵢ; the scalar ones are compiled and averaged in loops."""
+    arguments = (w, b, x_i, y_i)
+    gradient = [sp.diff(model.loss, v) for v in (w, b)]
+    hessian = sp.hessian(model.loss, (w, b)).tolist()
+    scalar = [_jit(sp.lambdify(arguments, e, modules=[_SCALAR, "math"], cse=True)) for e in (model.loss, *gradient)]
+    loss_i, grad_w_i, grad_b_i = scalar
+
+    @_jit
+    def mean_loss(wv, bv, examples):
+        """f(w, b): the mean loss over every example, in their stored order."""
+        n = examples.shape[1]
+        total = 0.0
+        for j in range(n):
+            total += loss_i(wv, bv, examples[0, j], examples[1, j])
+        return total / n
+
+    @_jit
+    def batch_gradient(wv, bv, examples, orders, batch, step):
+        """The mean gradient of the examples used at `step` (0-based): all of them, in stored
+        order, when `batch` ≥ N; else the step's slice of its epoch's shuffle `orders[epoch]`
+        (consecutive slices of `batch`, the epoch's last one shorter when `batch` does not
+        divide N)."""
+        n = examples.shape[1]
+        gw, gb = 0.0, 0.0
+        if batch >= n:
+            for j in range(n):
+                gw += grad_w_i(wv, bv, examples[0, j], examples[1, j])
+                gb += grad_b_i(wv, bv, examples[0, j], examples[1, j])
+            return gw / n, gb / n
+        per_epoch = (n + batch - 1) // batch
+        epoch, slot = step // per_epoch, step % per_epoch
+        low = slot * batch
+        high = min(low + batch, n)
+        for j in range(low, high):
+            e = orders[epoch, j]
+            gw += grad_w_i(wv, bv, examples[0, e], examples[1, e])
+            gb += grad_b_i(wv, bv, examples[0, e], examples[1, e])
+        return gw / (high - low), gb / (high - low)
+
+    @_jit
+    def grid_loss(ws, bs, examples, out):
+        for k in range(ws.shape[0]):
+            out[k] = mean_loss(ws[k], bs[k], examples)
+
+    vector = [sp.lambdify(arguments, e, modules=[_VECTOR, "numpy"], cse=True) for e in (model.loss, gradient, hessian)]
+    return ModelFunctions(mean_loss, batch_gradient, grid_loss, *vector)
+
+
+_COMPILED: dict[str, ModelFunctions] = {}
+
+
+def model_functions(model_id: str) -> ModelFunctions:
+    """The model's functions, compiled on first use (once per process)."""
+    if model_id not in _COMPILED:
+        _COMPILED[model_id] = _compile_model(MODELS[model_id])
+    return _COMPILED[model_id]
+
+
+# -- the surface ---------------------------------------------------------------------------------
+def _full_like(values, shape):
+    return np.array(np.broadcast_to(np.asarray(values, dtype=float), shape))
+
+
+@dataclass(frozen=True, eq=False)
+class DataSurface(Surface):
+    """A Surface whose loss is a model's mean loss over `examples` (2, N): x in row 0, y (or the
+    0/1 label) in row 1. `expr` is f written as a sum over the examples (for reading); the numbers
+    come from the compiled per-example functions (`functions`)."""
+
+    model: str = "linear"
+    examples: np.ndarray = field(default=None, repr=False)
+    source: str = ""  # where the examples come from (shown under the data panel)
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__  # frozen dataclass: derived fields are set once, here
+        (x0, x1), (y0, y1) = self.domain
+        setattr_(self, "domain", ((float(x0), float(x1)), (float(y0), float(y1))))
+        setattr_(self, "minima", tuple((float(a), float(c)) for a, c in self.minima))
+        setattr_(self, "start", (float(self.start[0]), float(self.start[1])))
+        n = self.examples.shape[1]
+        i = sp.Idx("i", n)
+        xs, ys = sp.IndexedBase("x"), sp.IndexedBase("y")
+        mean = sp.Sum(MODELS[self.model].loss.subs({x_i: xs[i], y_i: ys[i]}), (i, 0, n - 1)) / n
+        setattr_(self, "expr", mean)
+        setattr_(self, "grad_expr", (sp.diff(mean, w), sp.diff(mean, b)))
+        setattr_(self, "hessian_expr", sp.hessian(mean, (w, b)))
+        setattr_(self, "f_min", float(self.f(*self.minima[0])))
+
+    @property
+    def functions(self) -> ModelFunctions:
+        return model_functions(self.model)
+
+    @property
+    def n_examples(self) -> int:
+        return int(self.examples.shape[1])
+
+    @cached_property
+    def digest(self) -> str:
+        """A short hash of the model and the examples' exact bytes (cache keys, file names)."""
+        return hashlib.sha256(self.model.encode() + self.examples.tobytes()).hexdigest()[:16]
+
+    def f(self, X, Y) -> np.ndarray:
+        X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+        shape = np.broadcast_shapes(X.shape, Y.shape)
+        ws, bs = (np.ascontiguousarray(np.broadcast_to(v, shape)).ravel() for v in (X, Y))
+        out = np.empty(ws.shape)
+        self.functions.grid_loss(ws, bs, self.examples, out)
+        return out.reshape(shape)
+
+    def _mean(self, entries: Callable, X, Y) -> np.ndarray:
+        """The mean over the examples of `entries(w, b, x, y)` (a flat list of values that
+        broadcast) at (X, Y): an array (number of entries, *broadcast shape of X and Y)."""
+        X, Y = np.asarray(X, dtype=float)[..., None], np.asarray(Y, dtype=float)[..., None]
+        shape = np.broadcast_shapes(X.shape[:-1], Y.shape[:-1])
+        total = 0.0
+        for low in range(0, self.n_examples, 1024):  # bounded memory on big grids
+            xe, ye = self.examples[0, low : low + 1024], self.examples[1, low : low + 1024]
+            total = total + np.array([_full_like(v, (*shape, len(xe))).sum(axis=-1) for v in entries(X, Y, xe, ye)])
+        return total / self.n_examples
+
+    def grad(self, X, Y):
+        mean = self._mean(self.functions.example_gradient, X, Y)
+        return mean[0], mean[1]
+
+    def hessian(self, X, Y) -> np.ndarray:
+        mean = self._mean(lambda *a: [v for row in self.functions.example_hessian(*a) for v in row], X, Y)
+        return mean.reshape(2, 2, *mean.shape[1:])
+
+    @cached_property
+    def scalar_functions(self):
+        # The engine's loop reads a data surface through `functions`, not these (kernel.py).
+        raise AttributeError("a data surface's loss is computed from its examples; see DataSurface.functions")
+
+    @property
+    def latex(self) -> str:
+        return MODELS[self.model].formula_tex
+
+    @property
+    def is_quadratic(self) -> bool:
+        return self.model == "linear"
+
+    @property
+    def max_curvature(self) -> float | None:
+        if not self.is_quadratic:
+            return None
+        return float(np.linalg.eigvalsh(self.hessian(0.0, 0.0)).max())
+
+
+# -- the minimum -----------------------------------------------------------------------------------
+def _least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The line through the examples by least squares, from centred moments (exact formula)."""
+    xm, ym = x.mean(), y.mean()
+    dx = x - xm
+    slope = float(np.dot(dx, y - ym) / np.dot(dx, dx))
+    return slope, float(ym - slope * xm)
+
+
+_SEPARABLE = ("x separates the two classes, so the logistic loss has no minimum (it keeps falling as |w| "
+              "grows): add examples where the classes overlap")
+
+
+def _newton(examples: np.ndarray, functions: ModelFunctions) -> tuple[float, float]:
+    """The logistic loss's minimum by Newton's method from (0, 0), halving any step that would
+    raise the loss; ValueError where the classes are separable (the loss then falls forever as
+    |w| grows, so there is no minimum)."""
+    xe, ye = examples
+
+    def mean(values) -> np.ndarray:
+        return np.array([np.mean(np.broadcast_to(v, xe.shape)) for v in values])
+
+    theta, current = np.zeros(2), functions.mean_loss(0.0, 0.0, examples)
+    for _ in range(100):
+        g = mean(functions.example_gradient(theta[0], theta[1], xe, ye))
+        H = mean([v for row in functions.example_hessian(theta[0], theta[1], xe, ye) for v in row]).reshape(2, 2)
+        direction = np.linalg.lstsq(H, g, rcond=None)[0]
+        step = 1.0
+        while step > 1e-10:
+            trial = theta - step * direction
+            value = functions.mean_loss(trial[0], trial[1], examples)
+            if value <= current:
+                break
+            step /= 2
+        if step <= 1e-10 or np.array_equal(trial, theta):  # no lower point: the minimum, to rounding
+            break
+        theta, current = trial, value
+        if np.max(np.abs(theta)) > 1e6:
+            raise ValueError(_SEPARABLE)
+    g = mean(functions.example_gradient(theta[0], theta[1], xe, ye))
+    if np.max(np.abs(g)) > 1e-8:
+        raise ValueError(_SEPARABLE)
+    return float(theta[0]), float(theta[1])
+
+
+def optimum(model: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(w*, b*): the minimum of the model's mean loss over the examples."""
+    if model == "linear":
+        return _least_squares(x, y)
+    return _newton(np.ascontiguousarray(np.stack([x, y])), model_functions(model))
+
+
+# -- building one -----------------------------------------------------------------------------------
+def _check_examples(model: str, x, y) -> tuple[np.ndarray, np.ndarray]:
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
+    try:
+        x = np.array(x, dtype=float).reshape(-1)
+        y = np.array(y, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError("x and y must be sequences of numbers") from None
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} values and y {len(y)}: they must pair up")
+    if not 2 <= len(x) <= MAX_EXAMPLES:
+        raise ValueError(f"a data surface needs 2 to {MAX_EXAMPLES} examples, not {len(x)}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("x and y must be finite numbers (no NaN or infinity)")
+    if np.ptp(x) == 0:
+        raise ValueError("x is the same in every example, so the weight w cannot be fitted")
+    if model == "logistic":
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError("logistic regression needs labels y that are 0 or 1")
+        if y.min() == y.max():
+            raise ValueError(f"every label is {int(y[0])}: logistic regression needs examples of both classes")
+        zeros, ones = x[y == 0], x[y == 1]
+        if zeros.max() < ones.min() or ones.max() < zeros.min():
+            raise ValueError(_SEPARABLE)
+    return x, y
+
+
+def _auto_domain(best: tuple[float, float], start: tuple[float, float]) -> tuple[tuple[float, float], ...]:
+    """A box holding the start and the minimum with a margin on every side."""
+    box = []
+    for c_best, c_start in zip(best, start):
+        low, high = min(c_best, c_start), max(c_best, c_start)
+        margin = max(0.5 * (high - low), 0.25 * max(abs(c_best), 1.0))
+        box.append((low - margin, high + margin))
+    return tuple(box)
+
+
+def from_data(model: str, x, y, *, id: str = "data", name: str | None = None, description: str = "",
+              source: str = "", domain=None, start=(0.0, 0.0), lr: float | None = None) -> DataSurface:
+    """The surface of `model` ("linear" or "logistic") trained on the examples (x, y): f(w, b) is
+    the mean per-example loss, with its minimum found (closed form for linear, Newton for
+    logistic). ValueError for bad examples (too few, non-finite, constant x, labels not 0/1,
+    one class, separable classes)."""
+    x, y = _check_examples(model, x, y)
+    best = optimum(model, x, y)
+    start = (float(start[0]), float(start[1]))
+    surface = DataSurface(
+        id=id, name=name or f"Your data: {MODELS[model].name}",
+        description=description or f"{MODELS[model].name.capitalize()} on {len(x)} examples: the map's axes are "
+        "the weight w and the bias b.",
+        expr=sp.S.Zero, domain=domain or _auto_domain(best, start), minima=(best,), start=start,
+        lr=lr or 0.01, model=model, examples=np.ascontiguousarray(np.stack([x, y])), source=source,
+    )
+    if lr is None:  # 1/λmax of the loss at the minimum: GD's fastest steady step on that curvature
+        curvature = float(np.linalg.eigvalsh(surface.hessian(*best)).max())
+        object.__setattr__(surface, "lr", float(f"{1.0 / curvature:.2g}") if curvature > 0 else 0.01)
+    return surface
+
+
+# -- the built-in datasets ------------------------------------------------------------------------------
+_DATASETS = Path(__file__).with_name("datasets")
+
+
+def read_dataset(filename: str) -> tuple[np.ndarray, np.ndarray]:
+    """A stored dataset's two columns (datasets/README.md says where each comes from)."""
+    table = np.loadtxt(_DATASETS / filename, delimiter=",", skiprows=1)
+    return table[:, 0], table[:, 1]
+
+
+def sparse_examples(seed: int = 7, n: int = 1000, density: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """A sparse-feature regression set: x is non-zero in about `density` of the examples (drawn
+    from 1 to 3 there), y = 2x + 1 + 0.1·noise. The bias b sees a gradient from every example,
+    the weight w only from the few where x ≠ 0: the setting in which AdaGrad's per-coordinate
+    step sizes help the rare feature (its sum of squared gradients stays small)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    x = np.where(rng.random(n) < density, rng.uniform(1.0, 3.0, n), 0.0)
+    y = 2.0 * x + 1.0 + 0.1 * rng.standard_normal(n)
+    return x, y
