@@ -349,7 +349,7 @@ def rollout(
     table = _noise_table(race.ids, 1, longest, race.noise, race.batch_size, race.seed)
     trace = {} if race.record_states else None
     out, losses = integrate(race.surface, race.start, longest, run_table(runs), table, trace,
-                            _batches(race.surface, sizes, run_steps, race.seed), run_steps)
+                            batches=_batches(race.surface, sizes, run_steps, race.seed), run_steps=run_steps)
     if steps_taken is not None:
         out, losses = _expand(out, losses, steps_taken)
     return _race_result(race, out, losses, trace, steps_taken)
@@ -419,7 +419,7 @@ def sweep(
     sizes = _batch_sizes(ids, V, batch_size, examples_per_epoch(surface))
     run_steps = np.full(len(runs), steps)
     out, losses = integrate(surface, start, steps, run_table(_runs(runs)), table,
-                            _batches(surface, sizes, run_steps, seed), run_steps)
+                            batches=_batches(surface, sizes, run_steps, seed), run_steps=run_steps)
     outcome = _settle(surface, out, losses)
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
     valid = np.arange(steps + 1)[:, None] <= outcome.last_valid

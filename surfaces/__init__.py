@@ -6,11 +6,11 @@
 """
 
 from .catalog import BUILTIN_SURFACES
-from .data import DataSurface, from_data
+from .data import BUILTIN_DATA_SURFACES, DataSurface, from_data
 from .formula import surface_from_formula
 from .surface import Surface, x, y
 
-SURFACES: dict[str, Surface] = {s.id: s for s in BUILTIN_SURFACES}
+SURFACES: dict[str, Surface] = {s.id: s for s in (*BUILTIN_SURFACES, *BUILTIN_DATA_SURFACES)}
 
 
 def get_surface(surface_id: str) -> Surface:

@@ -107,25 +107,42 @@ MODELS: dict[str, Model] = {
 }
 
 
-class ModelFunctions(NamedTuple):
-    """One model's compiled numbers. `mean_loss(w, b, examples)` and `batch_gradient(w, b,
-    examples, orders, batch, step)` are what the engine's loop calls; `grid_loss` fills a map;
-    `example_*` are NumPy functions of (w, b, x, y) that broadcast."""
+class Derivatives(NamedTuple):
+    """One example's loss ℓᵢ, gradient and Hessian, derived by SymPy, as NumPy functions of
+    (w, b, x, y) that broadcast (the gradient a list of 2, the Hessian a 2 × 2 nested list)."""
 
-    mean_loss: Callable
-    batch_gradient: Callable
-    grid_loss: Callable
+    expressions: tuple  # (ℓᵢ, [∂ℓᵢ/∂w, ∂ℓᵢ/∂b], Hessian rows)
     example_loss: Callable
     example_gradient: Callable
     example_hessian: Callable
 
 
-def _compile_model(model: Model) -> ModelFunctions:
-    """SymPy derives ∇ℓᵢ and ∇²ℓᵢ from ℓᵢ; the scalar ones are compiled and averaged in loops."""
-    arguments = (w, b, x_i, y_i)
+class ModelFunctions(NamedTuple):
+    """One model's compiled loops: `mean_loss(w, b, examples)` and `batch_gradient(w, b,
+    examples, orders, batch, step)` are what the engine's loop calls; `grid_loss` fills a map."""
+
+    mean_loss: Callable
+    batch_gradient: Callable
+    grid_loss: Callable
+
+
+_ARGUMENTS = (w, b, x_i, y_i)
+
+
+def _derive(model: Model) -> Derivatives:
     gradient = [sp.diff(model.loss, v) for v in (w, b)]
     hessian = sp.hessian(model.loss, (w, b)).tolist()
-    scalar = [_jit(sp.lambdify(arguments, e, modules=[_SCALAR, "math"], cse=True)) for e in (model.loss, *gradient)]
+    vector = [sp.lambdify(_ARGUMENTS, e, modules=[_VECTOR, "numpy"], cse=True) for e in (model.loss, gradient, hessian)]
+    return Derivatives((model.loss, gradient, hessian), *vector)
+
+
+DERIVATIVES: dict[str, Derivatives] = {m: _derive(model) for m, model in MODELS.items()}
+
+
+def _compile_model(model_id: str) -> ModelFunctions:
+    """ℓᵢ and ∇ℓᵢ compiled for one example, then averaged in compiled loops."""
+    loss, gradient, _ = DERIVATIVES[model_id].expressions
+    scalar = [_jit(sp.lambdify(_ARGUMENTS, e, modules=[_SCALAR, "math"], cse=True)) for e in (loss, *gradient)]
     loss_i, grad_w_i, grad_b_i = scalar
 
     @_jit
@@ -165,8 +182,7 @@ def _compile_model(model: Model) -> ModelFunctions:
         for k in range(ws.shape[0]):
             out[k] = mean_loss(ws[k], bs[k], examples)
 
-    vector = [sp.lambdify(arguments, e, modules=[_VECTOR, "numpy"], cse=True) for e in (model.loss, gradient, hessian)]
-    return ModelFunctions(mean_loss, batch_gradient, grid_loss, *vector)
+    return ModelFunctions(mean_loss, batch_gradient, grid_loss)
 
 
 _COMPILED: dict[str, ModelFunctions] = {}
@@ -175,7 +191,7 @@ _COMPILED: dict[str, ModelFunctions] = {}
 def model_functions(model_id: str) -> ModelFunctions:
     """The model's functions, compiled on first use (once per process)."""
     if model_id not in _COMPILED:
-        _COMPILED[model_id] = _compile_model(MODELS[model_id])
+        _COMPILED[model_id] = _compile_model(model_id)
     return _COMPILED[model_id]
 
 
@@ -207,11 +223,20 @@ class DataSurface(Surface):
         setattr_(self, "expr", mean)
         setattr_(self, "grad_expr", (sp.diff(mean, w), sp.diff(mean, b)))
         setattr_(self, "hessian_expr", sp.hessian(mean, (w, b)))
-        setattr_(self, "f_min", float(self.f(*self.minima[0])))
+        setattr_(self, "f_min", self.mean_loss(*self.minima[0]))
 
     @property
     def functions(self) -> ModelFunctions:
+        """The compiled loops (compiled on first use)."""
         return model_functions(self.model)
+
+    @property
+    def derivatives(self) -> Derivatives:
+        return DERIVATIVES[self.model]
+
+    def mean_loss(self, wv: float, bv: float) -> float:
+        """f(w, b) in NumPy (no compiling): for the minimum and f_min."""
+        return float(np.mean(np.broadcast_to(self.derivatives.example_loss(wv, bv, *self.examples), self.n_examples)))
 
     @property
     def n_examples(self) -> int:
@@ -242,11 +267,11 @@ class DataSurface(Surface):
         return total / self.n_examples
 
     def grad(self, X, Y):
-        mean = self._mean(self.functions.example_gradient, X, Y)
+        mean = self._mean(self.derivatives.example_gradient, X, Y)
         return mean[0], mean[1]
 
     def hessian(self, X, Y) -> np.ndarray:
-        mean = self._mean(lambda *a: [v for row in self.functions.example_hessian(*a) for v in row], X, Y)
+        mean = self._mean(lambda *a: [v for row in self.derivatives.example_hessian(*a) for v in row], X, Y)
         return mean.reshape(2, 2, *mean.shape[1:])
 
     @cached_property
@@ -282,7 +307,7 @@ _SEPARABLE = ("x separates the two classes, so the logistic loss has no minimum 
               "grows): add examples where the classes overlap")
 
 
-def _newton(examples: np.ndarray, functions: ModelFunctions) -> tuple[float, float]:
+def _newton(examples: np.ndarray, derivatives: Derivatives) -> tuple[float, float]:
     """The logistic loss's minimum by Newton's method from (0, 0), halving any step that would
     raise the loss; ValueError where the classes are separable (the loss then falls forever as
     |w| grows, so there is no minimum)."""
@@ -291,15 +316,19 @@ def _newton(examples: np.ndarray, functions: ModelFunctions) -> tuple[float, flo
     def mean(values) -> np.ndarray:
         return np.array([np.mean(np.broadcast_to(v, xe.shape)) for v in values])
 
-    theta, current = np.zeros(2), functions.mean_loss(0.0, 0.0, examples)
+    def loss(theta) -> float:
+        return float(mean([derivatives.example_loss(theta[0], theta[1], xe, ye)])[0])
+
+    theta = np.zeros(2)
+    current = loss(theta)
     for _ in range(100):
-        g = mean(functions.example_gradient(theta[0], theta[1], xe, ye))
-        H = mean([v for row in functions.example_hessian(theta[0], theta[1], xe, ye) for v in row]).reshape(2, 2)
+        g = mean(derivatives.example_gradient(theta[0], theta[1], xe, ye))
+        H = mean([v for row in derivatives.example_hessian(theta[0], theta[1], xe, ye) for v in row]).reshape(2, 2)
         direction = np.linalg.lstsq(H, g, rcond=None)[0]
         step = 1.0
         while step > 1e-10:
             trial = theta - step * direction
-            value = functions.mean_loss(trial[0], trial[1], examples)
+            value = loss(trial)
             if value <= current:
                 break
             step /= 2
@@ -308,7 +337,7 @@ def _newton(examples: np.ndarray, functions: ModelFunctions) -> tuple[float, flo
         theta, current = trial, value
         if np.max(np.abs(theta)) > 1e6:
             raise ValueError(_SEPARABLE)
-    g = mean(functions.example_gradient(theta[0], theta[1], xe, ye))
+    g = mean(derivatives.example_gradient(theta[0], theta[1], xe, ye))
     if np.max(np.abs(g)) > 1e-8:
         raise ValueError(_SEPARABLE)
     return float(theta[0]), float(theta[1])
@@ -318,7 +347,7 @@ def optimum(model: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(w*, b*): the minimum of the model's mean loss over the examples."""
     if model == "linear":
         return _least_squares(x, y)
-    return _newton(np.ascontiguousarray(np.stack([x, y])), model_functions(model))
+    return _newton(np.stack([x, y]), DERIVATIVES[model])
 
 
 # -- building one -----------------------------------------------------------------------------------
@@ -400,3 +429,34 @@ def sparse_examples(seed: int = 7, n: int = 1000, density: float = 0.05) -> tupl
     x = np.where(rng.random(n) < density, rng.uniform(1.0, 3.0, n), 0.0)
     y = 2.0 * x + 1.0 + 0.1 * rng.standard_normal(n)
     return x, y
+
+
+def _builtin_data_surfaces() -> tuple[DataSurface, ...]:
+    iris, wine = read_dataset("iris_petals.csv"), read_dataset("wine_flavanoids.csv")
+    return (
+        from_data(
+            "linear", *iris, id="iris", name="Iris petals (linear regression)",
+            description="Fit petal width = w·length + b to 150 iris flowers. The lengths are far from 0, so "
+            "w and b pull against each other: a long, narrow valley (condition number 105) across which "
+            "plain descent zig-zags.",
+            source="Fisher's iris data (1936), UCI Machine Learning Repository, CC BY 4.0",
+            domain=((-0.4, 1.0), (-1.2, 1.4)), start=(0.0, 1.0), lr=0.05,
+        ),
+        from_data(
+            "logistic", *wine, id="wine", name="Wine (logistic regression)",
+            description="Tell two cultivars of 130 Italian wines apart by their flavanoids. The classes "
+            "overlap, so the minimum is finite, but the loss is flat near it: a shallow, tilted valley.",
+            source="Forina et al.'s wine data (1988), UCI Machine Learning Repository, CC BY 4.0",
+            domain=((-5.0, 1.5), (-2.0, 12.0)), start=(0.0, 0.0), lr=0.5,
+        ),
+        from_data(
+            "linear", *sparse_examples(), id="sparse", name="Sparse feature (linear regression)",
+            description="1,000 generated examples in which x is non-zero in only 57: the bias b learns from "
+            "every example, the weight w from a few. AdaGrad's per-coordinate steps favour the rare one.",
+            source="generated by surfaces.data.sparse_examples (seed 7)",
+            domain=((-1.0, 3.5), (-1.0, 2.5)), start=(0.0, 0.0), lr=0.05,
+        ),
+    )
+
+
+BUILTIN_DATA_SURFACES = _builtin_data_surfaces()
