@@ -36,6 +36,7 @@
     initialStep: null, // a step to open the first race at (from a shared link), paused
   };
   const stepListeners = [];
+  const renderListeners = []; // called after every render (the data panel, assets/datapanel.js)
 
   // ---------------------------------------------------------------- data -------------------
   function decodeFloat32(b64) {
@@ -70,7 +71,18 @@
       lastValid: lastValid,
       threshold: threshold,
       entered: enteredAt(gaps, n, len, lastValid, threshold),
+      clock: p.clock || "steps", // "examples": row k is after k examples processed
+      perEpoch: p.per_epoch || 1,
     };
+  }
+
+  // Row k of the race in words: "step k", or on the clock in examples "2.4 epochs".
+  function when(k, R) {
+    R = R || S.race;
+    if (!R || R.clock !== "examples") return "step " + k;
+    const e = k / R.perEpoch;
+    const text = e === 0 ? "0" : e < 10 ? e.toFixed(2).replace(/\.?0+$/, "") : e.toFixed(1).replace(/\.0$/, "");
+    return text + (text === "1" ? " epoch" : " epochs");
   }
 
   // entered[i·len + k]: the step at which run i last came within the arrival threshold, if it is
@@ -373,16 +385,16 @@
     const R = S.race;
     const reason = R.stopReasons[i] || "";
     const verb = reason.indexOf("undefined") >= 0 ? "stopped" : "diverged";
-    return verb + " at step " + R.divergedAt[i] + (verb === "stopped" ? ": loss undefined" : "");
+    return verb + " at " + when(R.divergedAt[i]) + (verb === "stopped" ? ": loss undefined" : "");
   }
 
   // The badge of optimizer i's panel at step t: what the leaderboard says, in words.
   function panelLabel(i, t) {
     const R = S.race;
     const s = standing(i, t);
-    if (s.cls === "diverged") return { text: stopLabel(i), color: "#a01c2c", short: "✗ step " + R.divergedAt[i] };
-    if (s.cls === "arrived") return { text: "arrived at step " + s.key, color: "#1d5e2c" };
-    if (s.cls === "left") return { text: "arrived at step " + R.arrivedAt[i] + ", left", color: "#8a4b00", short: "↺ left" };
+    if (s.cls === "diverged") return { text: stopLabel(i), color: "#a01c2c", short: "✗ " + when(R.divergedAt[i]) };
+    if (s.cls === "arrived") return { text: "arrived at " + when(s.key), color: "#1d5e2c" };
+    if (s.cls === "left") return { text: "arrived at " + when(R.arrivedAt[i]) + ", left", color: "#8a4b00", short: "↺ left" };
     return null;
   }
 
@@ -497,15 +509,20 @@
     const gap = R.gaps[i * R.len + k];
     if (d >= 0 && t >= d) {
       const verb = (R.stopReasons[i] || "").indexOf("undefined") >= 0 ? "✗ stopped " : "✗ diverged ";
-      return { group: 2, key: -d, gap: gap, status: verb + d, cls: "diverged", reason: R.stopReasons[i] || "" };
+      return { group: 2, key: -d, gap: gap, status: verb + ago(d), cls: "diverged", reason: R.stopReasons[i] || "" };
     }
     const since = R.entered[i * R.len + k];
-    if (since >= 0) return { group: 0, key: since, gap: gap, status: "✓ arrived " + since, cls: "arrived" };
+    if (since >= 0) return { group: 0, key: since, gap: gap, status: "✓ arrived " + ago(since), cls: "arrived" };
     if (a >= 0 && t >= a) {
       return { group: 1, key: gap, gap: gap, status: "↺ left", cls: "left",
-               reason: "came within the arrival threshold at step " + a + " and is outside it now" };
+               reason: "came within the arrival threshold at " + when(a) + " and is outside it now" };
     }
     return { group: 1, key: gap, gap: gap, status: "", cls: "" };
+  }
+
+  // A leaderboard cell: the step number, or on the clock in examples "after 2.4 epochs".
+  function ago(k) {
+    return S.race && S.race.clock === "examples" ? "after " + when(k) : String(k);
   }
 
   // The shown optimizers at step t in the leaderboard's order, best first: [[i, standing], …].
@@ -523,7 +540,8 @@
     const R = S.race;
     if (!host || !R) return;
     const rows = ranked(S.step);
-    let html = '<table><thead><tr><th>#</th><th>Optimizer</th><th class="num">loss f(θ)</th><th>step</th></tr></thead><tbody>';
+    let html = '<table><thead><tr><th>#</th><th>Optimizer</th><th class="num">loss f(θ)</th><th>' +
+      (R.clock === "examples" ? "work" : "step") + "</th></tr></thead><tbody>";
     rows.forEach(([i, s], r) => {
       html +=
         '<tr class="' + s.cls + '" data-id="' + R.ids[i] + '" title="' + (s.reason || "").replace(/"/g, "&quot;") +
@@ -561,7 +579,10 @@
     if (force) renderNote();
     const R = S.race;
     const label = document.getElementById("step-label");
-    if (label && R) label.textContent = "step " + S.step + " / " + R.steps;
+    if (label && R) {
+      label.textContent = R.clock === "examples" ? S.step + " / " + R.steps + " examples (" + when(S.step) + ")"
+        : "step " + S.step + " / " + R.steps;
+    }
     const sc = scrubber();
     if (sc && R) {
       sc.max = String(R.steps);
@@ -572,6 +593,7 @@
       S.boardTs = now;
       renderBoard();
     }
+    renderListeners.forEach((listener) => listener(S.step));
   }
 
   function setStep(k) {
@@ -974,8 +996,9 @@
     return traces;
   }
 
-  function axisStyle(range, showLabels, domain, anchor) {
+  function axisStyle(range, showLabels, domain, anchor, title) {
     return {
+      title: title && showLabels ? { text: title, standoff: 2, font: { size: textSize(11) } } : undefined,
       range: range,
       domain: domain,
       anchor: anchor,
@@ -1019,8 +1042,8 @@
         font: { size: textSize(12) },
         meta: { surface: surface.id, view: "3d" },
         scene: {
-          xaxis: axis("x"),
-          yaxis: axis("y"),
+          xaxis: axis(surface.data ? "w" : "x"),
+          yaxis: axis(surface.data ? "b" : "y"),
           zaxis: axis("log₁₀(f − f_min)"),
           aspectmode: "manual",
           aspectratio: { x: 1, y: 1, z: 0.55 },
@@ -1127,8 +1150,11 @@
     if (view === "3d") return figure3d(surface);
     const xr = surface.domain[0];
     const yr = surface.domain[1];
+    // a data surface's axes are a model's parameters: named (w, b), with room for the names
+    const titles = surface.data ? surface.axes : [null, null];
     const layout = {
-      margin: { l: 36, r: view === "grid" ? 8 : 10, t: view === "grid" ? 22 : 10, b: 26 },
+      margin: { l: surface.data ? 48 : 36, r: view === "grid" ? 8 : 10, t: view === "grid" ? 22 : 10,
+                b: surface.data ? 38 : 26 },
       dragmode: false,
       hovermode: false,
       showlegend: false,
@@ -1167,8 +1193,8 @@
         const box = boxes[p];
         // tick labels on the x axis where no panel is below, on the y axis for a row's first
         const below = boxes.some((b) => b.r === box.r + 1 && b.xd[0] < box.xd[1] && b.xd[1] > box.xd[0]);
-        layout["xaxis" + sfx] = axisStyle(xr, !below, box.xd, "y" + sfx);
-        layout["yaxis" + sfx] = axisStyle(yr, box.first, box.yd, "x" + sfx);
+        layout["xaxis" + sfx] = axisStyle(xr, !below, box.xd, "y" + sfx, titles[0]);
+        layout["yaxis" + sfx] = axisStyle(yr, box.first, box.yd, "x" + sfx, titles[1]);
         layout.images.push(contourLayoutImage(surface, image, k));
         data.push(...minimaTraces(surface, k));
         layout.annotations.push({
@@ -1186,8 +1212,8 @@
       });
       if (!n) {
         // nothing shown: the map alone (a click still sets the start), and what to do
-        layout.xaxis = axisStyle(xr, true, [0, 1], "y");
-        layout.yaxis = axisStyle(yr, true, [0, 1], "x");
+        layout.xaxis = axisStyle(xr, true, [0, 1], "y", titles[0]);
+        layout.yaxis = axisStyle(yr, true, [0, 1], "x", titles[1]);
         layout.images.push(contourLayoutImage(surface, contourImage(surface, g.W, g.H), 1));
         data.push(...minimaTraces(surface, 1));
         layout.annotations.push({
@@ -1197,8 +1223,8 @@
         });
       }
     } else {
-      layout.xaxis = axisStyle(xr, true, [0, 1], "y");
-      layout.yaxis = axisStyle(yr, true, [0, 1], "x");
+      layout.xaxis = axisStyle(xr, true, [0, 1], "y", titles[0]);
+      layout.yaxis = axisStyle(yr, true, [0, 1], "x", titles[1]);
       // about the plot area: the map less its margins and the colour bar
       const size = mapSize();
       layout.images = [contourLayoutImage(surface, contourImage(surface, size[0] - 130, size[1] - 36), 1)];
@@ -1236,8 +1262,9 @@
         paper_bgcolor: "rgba(0,0,0,0)",
         plot_bgcolor: "#ffffff",
         font: { family: "system-ui, sans-serif", size: textSize(11), color: "#2b3340" },
-        xaxis: { range: [0, R.steps], title: { text: "step" }, fixedrange: true, showline: true, linecolor: "#c5ced8", zeroline: false,
-                 automargin: true }, // room for larger labels on a projector
+        xaxis: Object.assign({ range: [0, R.steps], title: { text: "step" }, fixedrange: true, showline: true,
+                               linecolor: "#c5ced8", zeroline: false, automargin: true }, // room for larger labels on a projector
+                             R.clock === "examples" ? epochTicks(R) : {}),
         yaxis: {
           type: "log",
           range: [bottom, top],
@@ -1274,6 +1301,20 @@
         ],
       },
     };
+  }
+
+  // The loss chart's x axis on the clock in examples: ticks at whole epochs (about six of them).
+  function epochTicks(R) {
+    const epochs = R.steps / R.perEpoch;
+    const every = Math.max(1, Math.ceil(epochs / 6));
+    const vals = [];
+    const text = [];
+    for (let e = 0; e <= epochs; e += every) {
+      vals.push(e * R.perEpoch);
+      text.push(String(e));
+    }
+    return { tickmode: "array", tickvals: vals, ticktext: text,
+             title: { text: "epochs (" + R.perEpoch.toLocaleString("en") + " examples each)" } };
   }
 
   function decoded(race) {
@@ -1330,6 +1371,11 @@
     axes: axes,
     fmt: fmt,
     onStep: (listener) => stepListeners.push(listener),
+    onRender: (listener) => renderListeners.push(listener),
+    surfaceData: () => S.surface,
+    race: () => S.race,
+    isShown: (id) => !S.visible || S.visible.has(id),
+    when: when,
     startAt: (k) => {
       S.initialStep = k;
     },

@@ -166,7 +166,7 @@ def integrate(surface, start, steps: int, table: RunTable, noise_table=None, tra
     begin = np.ascontiguousarray(np.broadcast_to(np.asarray(start, dtype=float), (K, 2)))
     out = np.empty((K, steps + 1, 2))  # run-major inside the loop, step-major outside
     losses = np.empty((K, steps + 1))
-    traced = [np.empty((K, steps, 2)), np.empty((K, steps, STATE_WIDTH))] if trace is not None else [_NOTHING] * 2
+    traced = [np.zeros((K, steps, 2)), np.zeros((K, steps, STATE_WIDTH))] if trace is not None else [_NOTHING] * 2
     noise = np.ascontiguousarray(noise_table.transpose(2, 0, 1)) if noise_table is not None else _NOTHING
     examples = getattr(surface, "examples", None)
     if examples is not None:  # a data surface (surfaces/data.py)

@@ -19,18 +19,27 @@ def _pair(values) -> list:
     return [float(v) if math.isfinite(v) else None for v in values]
 
 
+def _position_after(result: RolloutResult, i: int, update: int) -> np.ndarray:
+    """Optimizer i's iterate after its `update`-th step (rows are examples on that clock)."""
+    if result.steps_taken is None:
+        return result.paths[i, update]
+    return result.paths[i, int(np.searchsorted(result.steps_taken[i], update))]
+
+
 def live_numbers(result: RolloutResult, step: int) -> dict:
     """The numbers behind update `step` (clamped to 1 … steps) for every optimizer; a diverged
-    run shows its last valid update. JSON-safe: non-finite values become None."""
+    run shows its last valid update. On the clock in examples, `step` is a row (examples
+    processed) and each optimizer shows its own latest update there. JSON-safe: non-finite
+    values become None."""
     if result.states is None:
         raise ValueError("live numbers need a rollout run with record_states=True")
     k = min(max(int(step), 1), result.steps)
     rows = []
     for i, oid in enumerate(result.names):
         last = result.diverged_at[i] - 1 if result.diverged_at[i] >= 0 else result.steps
-        ki = max(min(k, last), 1)
+        ki = max(result.step_at(i, min(k, last)), 1)
         g = result.states["grad"][i, ki - 1]
-        moved = result.paths[i, ki] - result.paths[i, ki - 1]
+        moved = _position_after(result, i, ki) - _position_after(result, i, ki - 1)
         with np.errstate(all="ignore"):
             effective = np.where(np.abs(g) > 1e-300, -moved / g, np.nan)
         state = result.states["state"][i, ki - 1]  # quantity j of the rule at [2j], [2j + 1]
@@ -47,7 +56,7 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
             ]
         if oid == "nag":
             quantities.append({"symbol": "θ − γv", "label": "look-ahead point",
-                               "value": _pair(result.paths[i, ki] - hp["gamma"] * state[0:2])})
+                               "value": _pair(_position_after(result, i, ki) - hp["gamma"] * state[0:2])})
         rows.append({
             "id": oid,
             "update": int(ki),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from optimizers.engine import is_data
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS, rollout
 from surfaces import SURFACES, get_surface, surface_from_formula
 from webapp import export
@@ -39,7 +40,7 @@ def noisy_race(surface_id="rosenbrock", steps=120, **kw):
     """A race with noise, one diverging optimizer and one that arrives."""
     s = get_surface(surface_id)
     settings = race_settings({"lr": s.lr}, {"gd": {"lr": 5.0}, "adam": {"lr": 0.05, "beta2": 0.99}})
-    args = dict(steps=steps, settings=settings, noise=1.0, batch_size=8, seed=7)
+    args = dict(steps=steps, settings=settings, noise=0.0 if is_data(s) else 1.0, batch_size=8, seed=7)
     args.update(kw)
     return rollout(s, **args), s
 
@@ -112,6 +113,8 @@ def test_json_is_strict_and_reproduces_the_race_bit_for_bit(surface_id):
         "id": s.id, "name": s.name, "formula": str(s.expr), "latex": s.latex,
         "domain": [list(s.domain[0]), list(s.domain[1])], "minima": [list(p) for p in s.minima],
         "local_minima": [list(p) for p in s.local_minima], "f_min": s.f_min,
+        **({"model": s.model, "labels": list(s.labels), "source": s.source,
+            "examples": {"x": s.examples[0].tolist(), "y": s.examples[1].tolist()}} if is_data(s) else {}),
     }
     assert data["generator"]["exported"] == "2026-03-14T15:09:26+00:00"
     assert (data["start"], data["steps"], data["noise"], data["batch_size"], data["seed"]) == (

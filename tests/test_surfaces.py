@@ -7,10 +7,11 @@ from surfaces import SURFACES, get_surface
 from tests.checks import assert_gradient_matches_central_differences
 
 MENU = ["bowl", "ravine", "saddle", "rosenbrock", "multi_minima", "beale", "rastrigin", "himmelblau"]
+DATA_MENU = ["iris", "wine", "sparse"]  # data surfaces, after the formulas (tests/test_data_surfaces.py)
 
 
 def test_menu_order_and_ids():
-    assert list(SURFACES) == MENU
+    assert list(SURFACES) == MENU + DATA_MENU
     for sid, s in SURFACES.items():
         assert s.id == sid and s.name and s.description
 

@@ -95,11 +95,12 @@ def test_race_callback_survives_garbage():
 
 def test_surface_callback_sends_finite_json():
     for sid in SURFACES:
-        out = on_surface(surface=sid, formula=None)
+        out = on_surface(surface=sid, formula=None, examples=None)
         data, formula, description, box, error = (out[k] for k in ("surface", "formula", "description", "box", "error"))
         assert box == {"display": "none"} and error == ""
         json.dumps(data, allow_nan=False)
-        assert formula.startswith("$$f(x, y) = ") and description
+        variables = "w, b" if data["data"] else "x, y"  # a data surface's parameters are a model's
+        assert formula.startswith(f"$$f({variables}) = ") and description
         assert len(data["grid"]["z"]) == len(data["grid"]["y"])
 
 

@@ -18,10 +18,13 @@ from functools import wraps
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
 
 from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
+from optimizers.engine import is_data
 from optimizers.live import live_numbers
+from surfaces.data import MODELS
+from surfaces.examples_csv import decode_upload
 
 from . import state as link
-from .controls import (CONTROLS, CUSTOM, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
+from .controls import (CONTROLS, CUSTOM, EXAMPLES, UPLOAD, canonical_examples, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
                        PARTS, PREDICT, PRESENT, RACE_CONTROLS, SCENARIO, SLIDERS, SURFACE, Problems, inputs, number,
                        states)
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
@@ -92,18 +95,55 @@ def _parse(raw: dict) -> tuple[link.RaceState, Problems] | tuple[None, Problems]
 
 
 # -- callbacks ----------------------------------------------------------------------------------
+def _data_note(surface) -> str:
+    if not is_data(surface):
+        return ""
+    n = surface.n_examples
+    return (f"On data the noise is the examples themselves, so the σ slider does not apply: SGD's gradient is one "
+            f"example's, the mini-batch optimizers' the mean of B (at most N), GD's the mean of all N = {n:,}. "
+            "Each epoch shuffles the examples.")
+
+
 @guarded()
-def on_surface(surface, formula):
+def on_surface(surface, formula, examples):
     """The map data, formula and description of the chosen surface. A typed formula that is not
     allowed is explained next to its box, and the previous surface and race stay."""
     custom = surface == CUSTOM
     box = {"display": "flex"} if custom else {"display": "none"}
+    data_box = surface != UPLOAD
     try:
-        model, _ = link.surface_for(surface if custom else SURFACE.check(surface, Problems()), formula)
+        chosen = SURFACE.check(surface, Problems())
+        model, _ = link.surface_for(chosen, formula, EXAMPLES.check(examples, Problems()))
     except ValueError as err:
-        return dict(surface=no_update, formula=no_update, description=no_update, box=box, error=str(err))
-    return dict(surface=surface_payload(model), formula=f"$$f(x, y) = {model.latex}$$",
-                description=model.description, box=box, error="")
+        return dict(surface=no_update, formula=no_update, description=no_update, box=box, error=str(err),
+                    data_box=data_box, data_note=no_update)
+    variables = "w, b" if is_data(model) else "x, y"
+    return dict(surface=surface_payload(model), formula=f"$$f({variables}) = {model.latex}$$",
+                description=model.description, box=box, error="", data_box=data_box, data_note=_data_note(model))
+
+
+@guarded("error")
+def on_examples(uploaded, pasted_clicks, filename, pasted, model):
+    """The user's examples, from a file or pasted text: checked (controls.canonical_examples), then
+    raced as the surface "Your data". Anything unusable is said beside the box, and the race stays."""
+    if model not in MODELS:
+        return _unchanged(error="Choose linear or logistic regression.")
+    try:
+        if ctx.triggered_id == "data-upload":
+            if not uploaded:
+                return _unchanged()
+            source = str(filename)[:60] if isinstance(filename, str) and filename else "the file"
+            text = decode_upload(uploaded)
+        elif ctx.triggered_id == "btn-data-paste" and pasted_clicks:
+            text, source = pasted if isinstance(pasted, str) else "", "the pasted text"
+        else:
+            return _unchanged()
+        checked = canonical_examples(model, text)
+    except ValueError as err:
+        return _unchanged(error=f"Not used, the race stays: {err}")
+    rows = len(checked.splitlines()) - 1
+    return dict(examples={"model": model, "csv": checked}, surface=UPLOAD,
+                error="", status=f"Racing on {rows:,} examples from {source}.")
 
 
 @guarded("messages")
@@ -258,9 +298,20 @@ def register_callbacks(app) -> None:
     app.callback(
         output=dict(surface=Output("surface-data", "data"), formula=Output("surface-formula", "children"),
                     description=Output("surface-description", "children"), box=Output("formula-box", "style"),
-                    error=Output("formula-error", "children")),
-        inputs=dict(surface=Input("surface", "value"), formula=Input("formula", "value")),
+                    error=Output("formula-error", "children"), data_box=Output("data-box", "hidden"),
+                    data_note=Output("data-note", "children")),
+        inputs=dict(surface=Input("surface", "value"), formula=Input("formula", "value"),
+                    examples=Input(EXAMPLES.component, EXAMPLES.prop)),
     )(on_surface)
+    app.callback(
+        output=dict(examples=Output(EXAMPLES.component, EXAMPLES.prop, allow_duplicate=True),
+                    surface=Output("surface", "value", allow_duplicate=True),
+                    error=Output("data-error", "children"), status=Output("notes", "children", allow_duplicate=True)),
+        inputs=dict(uploaded=Input("data-upload", "contents"), pasted_clicks=Input("btn-data-paste", "n_clicks")),
+        state=dict(filename=State("data-upload", "filename"), pasted=State("data-paste", "value"),
+                   model=State("data-model", "value")),
+        prevent_initial_call=True,
+    )(on_examples)
 
     app.callback(
         output=dict(race=Output("race-data", "data"), messages=Output("messages", "children"),

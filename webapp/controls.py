@@ -18,6 +18,9 @@ from typing import Any, Callable, ClassVar
 from dash import Input, State
 
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
+from optimizers.engine import CLOCKS
+from surfaces.data import MODELS
+from surfaces.examples_csv import examples_text, read_examples
 
 MISSING = object()  # a link that does not name the control
 
@@ -395,6 +398,57 @@ class Text(Control):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Examples(Control):
+    """The user's examples (the surface UPLOAD): {"model": "linear" or "logistic", "csv": text}
+    in the examples store, which the upload box fills once they pass its check. Checked, they
+    are (model, the CSV written back exactly: `examples_text`). Link: `data=x:y,x:y,…` and
+    `model=logistic`, inline only while the link stays short (`link_limit` characters)."""
+
+    default: tuple[str, str]
+    link_limit: int = 2500
+
+    def check(self, raw: Any, problems: Problems) -> tuple[str, str]:
+        if raw is None:
+            return self.default
+        if not (isinstance(raw, dict) and raw.get("model") in MODELS and isinstance(raw.get("csv"), str)):
+            problems.append("the examples were not readable; using the sample examples")
+            return self.default
+        try:
+            return raw["model"], canonical_examples(raw["model"], raw["csv"])
+        except ValueError as err:
+            problems.append(f"{err}; using the sample examples")
+            return self.default
+
+    def from_link(self, params: dict, problems: Problems):
+        if "data" not in params:
+            return MISSING
+        rows = [row.replace(":", ",") for row in params["data"].split(",")]
+        return {"model": params.get("model", "linear"), "csv": "\n".join(rows)}
+
+    def link_form(self, value: tuple[str, str]) -> str:
+        """The examples as the link writes them, x:y pairs separated by commas."""
+        return ",".join(line.replace(",", ":") for line in value[1].splitlines()[1:])
+
+    def fits_link(self, value: tuple[str, str]) -> bool:
+        return len(self.link_form(value)) <= self.link_limit
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        if not self.fits_link(value):
+            return []  # state.encode says why (link_problems)
+        return [("data", self.link_form(value))] + ([("model", value[0])] if value[0] != "linear" else [])
+
+
+def canonical_examples(model: str, text: str) -> str:
+    """`text`'s examples written back exactly (one text per set of examples, a stable cache key);
+    ValueError, in plain words, for examples a data surface cannot use."""
+    from surfaces import from_data  # the data surfaces import SymPy's catalog: only when needed
+
+    x, y = read_examples(text, model)
+    from_data(model, x, y)  # refuses what the file reader cannot see: separable classes
+    return examples_text(x, y, model)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Flag(Control):
     """An on/off setting of the page: a checklist of one option, `key` (ticked: on). Link: `key=1`."""
 
@@ -455,13 +509,18 @@ PARTS: dict[str, Part] = {
 DEFAULT_SURFACE = "rosenbrock"
 CUSTOM = "custom"  # the surface menu's entry for a typed formula
 DEFAULT_FORMULA = "x^2/4 + y^2 + sin(3*x)*cos(2*y)"
+UPLOAD = "upload"  # the surface menu's entry for the user's own examples
+# What "Your data" races before anything is uploaded: every fifteenth iris flower
+DEFAULT_EXAMPLES = ("linear", "x,y\n1.4,0.2\n1.5,0.2\n1.5,0.2\n1.6,0.2\n1.7,0.5\n4.7,1.4\n4.1,1.3\n"
+                    "4.4,1.4\n5.1,1.9\n4.4,1.3\n6,2.5\n6.6,2.1\n5.6,2.4\n5.1,1.8\n5.9,2.3\n")
 VIEWS = {"grid": "Side by side", "overlay": "Overlay", "3d": "3-D"}
+CLOCK_LABELS = {"steps": "Per step", "examples": "Per example processed"}
 
 
 def _surface_ids() -> tuple[str, ...]:
     from surfaces import SURFACES  # imported when first asked: the catalog builds SymPy expressions
 
-    return (*SURFACES, CUSTOM)
+    return (*SURFACES, CUSTOM, UPLOAD)
 
 
 def _scenario_ids() -> tuple[str, ...]:
@@ -473,6 +532,8 @@ def _scenario_ids() -> tuple[str, ...]:
 SURFACE = Choice("surface", "surface", "value", True, options_of=_surface_ids, default=DEFAULT_SURFACE,
                  key="surface", noun="surface", omit_default=False)
 FORMULA = Text("formula", "formula", "value", True, key="f", limit=1000, default=DEFAULT_FORMULA)
+EXAMPLES = Examples("examples", "examples", "data", True, default=DEFAULT_EXAMPLES)
+CLOCK = Choice("clock", "clock", "value", True, options_of=lambda: CLOCKS, default="steps", key="clock", noun="clock")
 START = Start("start", "start-point", "data", True)
 OVERRIDES = Overrides("overrides", "overrides", "data", True)
 SEED = Seed("seed", "seed", "data", True)
@@ -499,7 +560,7 @@ SCENARIO = Choice("scenario", "scenario", "value", False, options_of=_scenario_i
 # the learning rate's default are the surface's; the extras before the overrides they allow).
 CONTROLS: dict[str, Control] = {
     c.id: c
-    for c in (SURFACE, FORMULA, START, *SLIDERS.values(), EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, SCENARIO,
+    for c in (SURFACE, FORMULA, EXAMPLES, START, *SLIDERS.values(), CLOCK, EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, SCENARIO,
               HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)
 }
 RACE_CONTROLS = tuple(c for c in CONTROLS.values() if c.race)

@@ -8,8 +8,10 @@ from dash import dcc, html
 
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
+from surfaces.data import MODELS
+from surfaces.examples_csv import MAX_ROWS
 
-from .controls import (CUSTOM, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PARTS,
+from .controls import (CLOCK, CLOCK_LABELS, CUSTOM, EXAMPLES, UPLOAD, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PARTS,
                        PLAYBACK_BUTTONS, PREDICT, PRESENT, SEED, SLIDERS, SPEEDS, START, VIEWS, browser_meta)
 from .explorer import BAND_COLORS, BANDS
 from .state import KEEPS_OWN
@@ -101,6 +103,26 @@ def _teacher() -> html.Details:
     ])
 
 
+def _examples_box() -> html.Section:
+    """The user's own examples (the surface "Your data"): a CSV file or pasted text, checked by the
+    server (on_examples) before it replaces the race; a refusal is said beside the box."""
+    return html.Section(id="data-box", className="data-box", hidden=True, **{"aria-label": "Your examples"}, children=[
+        html.H2("Your examples"),
+        html.P(f"Two numeric columns: x and y, or x and a 0/1 label. At most 1 MB and {MAX_ROWS:,} rows.",
+               className="hint"),
+        html.Span("Model", id="data-model-label", className="visually-hidden"),
+        dcc.RadioItems(id="data-model", className="data-model", inline=True, value="linear",
+                       options=[{"label": m.name.capitalize(), "value": m.id} for m in MODELS.values()]),
+        dcc.Upload(id="data-upload", className="data-upload", max_size=-1, multiple=False,
+                   children=html.Span(["Drop a CSV here, or ", html.U("choose a file")])),
+        html.Label("Or paste the examples", htmlFor="data-paste", className="data-paste-label"),
+        dcc.Textarea(id="data-paste", className="data-paste", placeholder="x,y\n1.0,2.1\n2.0,3.9", rows=4,
+                     spellCheck="false"),
+        html.Button("Use pasted examples", id="btn-data-paste", className="text-button", n_clicks=0),
+        html.P(id="data-error", className="data-error", role="alert"),
+    ])
+
+
 def _controls() -> html.Aside:
     # On a phone (assets/style.css, narrow) the settings are a sheet over the bottom of the screen,
     # opened by the top bar's Settings button and closed by Done (assets/page.js).
@@ -112,6 +134,7 @@ def _controls() -> html.Aside:
                 html.Button("Done", id="btn-close-controls", className="text-button", n_clicks=0,
                             **{"aria-controls": PARTS["controls"].element}),
             ]),
+            _examples_box(),
             _part("lessons", [
                 html.H2("Lessons", id="scenario-label"),
                 dcc.Dropdown(
@@ -130,7 +153,16 @@ def _controls() -> html.Aside:
             ]),
             *[_slider(k) for k in ("gamma", "rho", "beta1", "beta2", "eps")],
             html.H2("Race"),
-            *[_slider(k) for k in ("steps", "noise", "batch")],
+            _slider("steps"),
+            html.Div(className="clock-field", children=[
+                html.Span("Clock", id="clock-label", className="clock-label"),
+                dcc.RadioItems(id=CLOCK.component, className="clock-toggle", inline=True, value=CLOCK.default,
+                               options=[{"label": text, "value": v} for v, text in CLOCK_LABELS.items()]),
+            ]),
+            html.P("Per example: every optimizer gets the same work (examples processed): GD's one step "
+                   "costs N examples, SGD's one. The steps slider then counts examples.", className="hint"),
+            *[_slider(k) for k in ("noise", "batch")],
+            html.P(id="data-note", className="hint data-note"),
             html.Button("New noise draw", id="btn-reseed", className="text-button", n_clicks=0,
                         title="Draw new per-sample tilts and batch order (seed + 1)"),
             html.Details(
@@ -326,7 +358,8 @@ def build_layout() -> html.Div:
                         dcc.Dropdown(
                             id="surface", className="surface-menu", clearable=False, searchable=False,
                             options=[{"label": s.name, "value": s.id} for s in SURFACES.values()]
-                            + [{"label": "Your formula…", "value": CUSTOM}],
+                            + [{"label": "Your formula…", "value": CUSTOM},
+                               {"label": "Your data (CSV)…", "value": UPLOAD}],
                             value=DEFAULT_SURFACE,
                         ),
                         html.Div(id="formula-box", className="formula-box", style={"display": "none"}, children=[
@@ -383,6 +416,12 @@ def build_layout() -> html.Div:
                     ]),
                     _part("loss", dcc.Graph(id="loss-chart", className="loss-chart", responsive=True,
                                             config={"displayModeBar": False})),
+                    # a data surface's examples and each optimizer's model at the shown step (assets/datapanel.js)
+                    html.Figure(id="data-panel", className="data-panel", hidden=True, children=[
+                        html.Canvas(id="data-canvas", className="data-canvas", role="img",
+                                    **{"aria-label": "The examples and each optimizer's fitted model"}),
+                        html.Figcaption(id="data-caption", className="data-caption"),
+                    ]),
                     html.Div(id="notes", className="messages", role="status"),  # of a link, lesson or surface
                     html.Div(id="messages", className="messages", role="status"),  # of the race's inputs
                     _share(),
@@ -399,6 +438,7 @@ def build_layout() -> html.Div:
             dcc.Store(id="live-shown"),
             dcc.Store(id="surface-data"),
             dcc.Store(id="race-data"),
+            dcc.Store(id=EXAMPLES.component),  # {"model", "csv"}: the user's checked examples (on_examples)
             dcc.Store(id=START.component),  # [x, y]; a click on the map sets it (race.js)
             dcc.Store(id=OVERRIDES.component),  # {optimizer: {hyperparameter: value}}, gathered from the inputs (race.overrides)
             dcc.Store(id=SEED.component, data=0),  # the noise seed; "New noise draw" adds 1 (race.reseed)

@@ -11,7 +11,9 @@ import base64
 import numpy as np
 
 from optimizers import ALL_OPTIMIZERS, RolloutResult
+from optimizers.engine import is_data
 from surfaces import Surface
+from surfaces.data import MODELS
 from surfaces.formula import stop_reason
 
 from .theme import OPTIMIZER_COLORS
@@ -42,8 +44,26 @@ def _point(p) -> list[float]:
 
 
 def surface_key(surface: Surface) -> str:
-    """Tells surfaces apart in the browser (every custom surface has the id "custom")."""
-    return surface.id if surface.id != "custom" else f"custom:{surface.expr}"
+    """Tells surfaces apart in the browser (every custom surface has the id "custom", every
+    uploaded one "upload")."""
+    if surface.id == "custom":
+        return f"custom:{surface.expr}"
+    return f"upload:{surface.digest}" if surface.id == "upload" else surface.id
+
+
+def _data_payload(surface) -> dict | None:
+    """A data surface's examples and model, for the data panel (assets/datapanel.js)."""
+    if not is_data(surface):
+        return None
+    return {
+        "model": surface.model,
+        "draws": MODELS[surface.model].prediction,  # "line" or "sigmoid"
+        "n": surface.n_examples,
+        "examples": pack_float32(surface.examples.T),  # (N, 2): x, y
+        "labels": list(surface.labels),
+        "best": _point(surface.minima[0]),
+        "source": surface.source,
+    }
 
 
 def _stop_reasons(result: RolloutResult, surface: Surface) -> list[str]:
@@ -78,6 +98,8 @@ def surface_payload(surface: Surface) -> dict:
         "local_minima": [_point(p) for p in surface.local_minima],
         "f_min": float(surface.f_min),
         "gd_lr_limit": surface.gd_lr_limit,
+        "axes": ["w (weight)", "b (bias)"] if is_data(surface) else ["x", "y"],
+        "data": _data_payload(surface),
         "grid": {
             "x": np.round(xs, 6).tolist(),
             "y": np.round(ys, 6).tolist(),
@@ -101,6 +123,8 @@ def race_payload(result: RolloutResult, surface: Surface) -> dict:
         "colors": [OPTIMIZER_COLORS[oid] for oid in result.names],
         "settings": result.settings,
         "noise": result.noise,
+        "clock": result.clock,  # "examples": row j is after j examples processed
+        "per_epoch": result.examples_per_epoch,
         "batch_size": result.batch_size,
         "seed": result.seed,
         "paths": pack_float32(result.paths),  # (n, steps + 1, 2), row-major

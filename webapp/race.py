@@ -55,7 +55,7 @@ def _race_with_states(key: RaceKey) -> RolloutResult:
 @lru_cache(maxsize=16)
 def _lr_sweep(key: RaceKey) -> SweepResult:
     arguments = key.rollout_arguments()
-    del arguments["record_states"]
+    del arguments["record_states"], arguments["clock"]  # the explorer sweeps η over steps
     return sweep(param="lr", values=SWEEP_LRS, **arguments)
 
 

@@ -14,16 +14,21 @@ see race.js).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Mapping, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
-from surfaces import SURFACES, Surface, surface_from_formula
+from optimizers.engine import examples_per_epoch, is_data
+from surfaces import SURFACES, Surface, from_data, surface_from_formula
+from surfaces.data import MODELS
+from surfaces.examples_csv import read_examples
 from surfaces.formula import normalise_formula
 
-from .controls import (CONTROLS, CUSTOM, DEFAULT_FORMULA, DEFAULT_SURFACE, EXTRAS_CHOICE, FORMULA, HIDDEN_PARTS,
-                       HYPERPARAMETER_SLIDERS, LOCKED_PARTS, MISSING, OVERRIDES, PREDICT, PRESENT, SCENARIO, SEED,
-                       SLIDERS, START, SURFACE, VIEW, VIEWS, VISIBLE, Problems)
+from .controls import (CLOCK, CONTROLS, CUSTOM, DEFAULT_EXAMPLES, DEFAULT_FORMULA, DEFAULT_SURFACE, EXAMPLES,
+                       EXTRAS_CHOICE, FORMULA, HIDDEN_PARTS, HYPERPARAMETER_SLIDERS, LOCKED_PARTS, MISSING, OVERRIDES,
+                       PREDICT, PRESENT, SCENARIO, SEED, SLIDERS, START, SURFACE, UPLOAD, VIEW, VIEWS, VISIBLE,
+                       Problems)
 
 MAX_QUERY = 4000
 # AdaDelta's η = 1 and ε = 1e-6 belong to the rule (it needs no learning rate, and its ε sets
@@ -31,13 +36,24 @@ MAX_QUERY = 4000
 # settings can still override them.
 KEEPS_OWN = {"adadelta": {"lr", "eps"}}
 
-__all__ = ["RaceState", "RaceKey", "parse", "encode", "decode", "surface_for", "race_settings", "KEEPS_OWN",
+__all__ = ["RaceState", "RaceKey", "parse", "encode", "decode", "link_problems", "surface_for", "race_settings", "KEEPS_OWN",
            "VIEWS", "Problems"]
 
 
-def surface_for(surface_id: str, formula: str) -> tuple[Surface, str]:
-    """The surface an id names (for CUSTOM, the typed formula's) and the normalised formula ("" for
-    a built-in). A formula that is not allowed raises ValueError with the reason in plain words."""
+@lru_cache(maxsize=16)
+def examples_surface(model: str, text: str) -> Surface:
+    """The data surface of the user's examples (`text`: checked CSV, see controls.Examples)."""
+    x, y = read_examples(text, model)
+    return from_data(model, x, y, id=UPLOAD, name=f"Your data ({MODELS[model].name}, {len(x)} examples)",
+                     source="your examples")
+
+
+def surface_for(surface_id: str, formula: str, examples: tuple[str, str] = DEFAULT_EXAMPLES) -> tuple[Surface, str]:
+    """The surface an id names (for CUSTOM, the typed formula's; for UPLOAD, the examples') and the
+    normalised formula ("" for a built-in). A formula that is not allowed raises ValueError with
+    the reason in plain words."""
+    if surface_id == UPLOAD:
+        return examples_surface(*examples), ""
     if surface_id == CUSTOM:
         normalised = normalise_formula(formula if isinstance(formula, str) and formula.strip() else DEFAULT_FORMULA)
         return surface_from_formula(normalised), normalised
@@ -68,10 +84,12 @@ class RaceKey(NamedTuple):
     noise: float
     batch_size: int
     seed: int
+    clock: str = "steps"
+    examples: tuple[str, str] = ("", "")  # (model, checked CSV) of the surface UPLOAD
 
     @property
     def surface(self) -> Surface:
-        return surface_for(self.surface_id, self.formula)[0]
+        return surface_for(self.surface_id, self.formula, self.examples)[0]
 
     @property
     def ids(self) -> list[str]:
@@ -89,7 +107,7 @@ class RaceKey(NamedTuple):
         """`optimizers.rollout`'s keyword arguments."""
         return dict(surface=self.surface, start=self.start, steps=self.steps, settings=self.settings_dict(),
                     optimizers=self.ids, noise=self.noise, batch_size=self.batch_size, seed=self.seed,
-                    record_states=record_states)
+                    record_states=record_states, clock=self.clock)
 
 
 @dataclass(frozen=True)
@@ -113,11 +131,13 @@ class RaceState:
     locked_parts: tuple[str, ...] = ()
     predict: bool = False
     present: bool = False
+    examples: tuple[str, str] = DEFAULT_EXAMPLES  # (model, checked CSV) when surface is UPLOAD
+    clock: str = "steps"  # or "examples": the race is fair in work done (optimizers.rollout)
 
     @property
     def surface_model(self) -> Surface:
         """The Surface (ValueError for a typed formula that is not allowed)."""
-        return surface_for(self.surface, self.formula)[0]
+        return surface_for(self.surface, self.formula, self.examples)[0]
 
     def value(self, slider_id: str) -> float:
         """A slider's value: the state's, or the default (the learning rate's is the surface's)."""
@@ -135,6 +155,7 @@ class RaceState:
         raw = {sid: s.position(self.value(sid)) for sid, s in SLIDERS.items()}
         raw.update(
             surface=self.surface, formula=self.formula or DEFAULT_FORMULA, start=list(self.start or surface.start),
+            examples={"model": self.examples[0], "csv": self.examples[1]}, clock=self.clock,
             extras=list(self.extras), overrides={oid: dict(hp) for oid, hp in self.overrides.items()},
             seed=self.seed, visible=[o for o in OPTIMIZERS if o not in self.hidden], view=self.view,
             scenario=self.scenario, hidden_parts=list(self.hidden_parts), locked_parts=list(self.locked_parts),
@@ -149,11 +170,15 @@ class RaceState:
     def race_key(self) -> RaceKey:
         shared = {k: self.value(k) for k in HYPERPARAMETER_SLIDERS}
         settings = race_settings(shared, self.overrides, self.extras)
+        surface = self.surface_model
+        data = is_data(surface)  # its noise is its examples, and a batch holds at most all of them
         return RaceKey(
             self.surface, normalise_formula(self.formula) if self.surface == CUSTOM else "",
-            tuple(self.start or self.surface_model.start),
+            tuple(self.start or surface.start),
             tuple((oid, tuple(sorted(hp.items()))) for oid, hp in settings.items()),
-            int(self.value("steps")), float(self.value("noise")), int(self.value("batch")), self.seed,
+            int(self.value("steps")), 0.0 if data else float(self.value("noise")),
+            min(int(self.value("batch")), examples_per_epoch(surface)), self.seed, self.clock,
+            self.examples if self.surface == UPLOAD else ("", ""),
         )
 
     def with_surface(self, surface_id: str) -> "RaceState":
@@ -172,7 +197,8 @@ def parse(raw: Mapping[str, Any], problems: Problems | None = None) -> tuple[Rac
     raw = raw if isinstance(raw, Mapping) else {}
     surface_id = SURFACE.check(raw.get("surface"), problems)
     formula = FORMULA.check(raw.get("formula"), problems) if surface_id == CUSTOM else ""
-    surface, formula = surface_for(surface_id, formula)
+    examples = EXAMPLES.check(raw.get("examples"), problems) if surface_id == UPLOAD else DEFAULT_EXAMPLES
+    surface, formula = surface_for(surface_id, formula, examples)
     extras = EXTRAS_CHOICE.check(raw.get("extras"), problems)
     values = {sid: s.check(raw.get(sid), problems, surface.lr if sid == "lr" else None) for sid, s in SLIDERS.items()}
     state = RaceState(
@@ -185,6 +211,8 @@ def parse(raw: Mapping[str, Any], problems: Problems | None = None) -> tuple[Rac
         scenario=SCENARIO.check(raw.get("scenario"), problems),
         seed=SEED.check(raw.get("seed"), problems),
         formula=formula,
+        examples=examples,
+        clock=CLOCK.check(raw.get("clock"), problems),
         extras=extras,
         hidden_parts=HIDDEN_PARTS.check(raw.get("hidden_parts"), problems),
         locked_parts=LOCKED_PARTS.check(raw.get("locked_parts"), problems),
@@ -194,18 +222,28 @@ def parse(raw: Mapping[str, Any], problems: Problems | None = None) -> tuple[Rac
     return state, problems
 
 
+def link_problems(state: RaceState) -> Problems:
+    """What a link of this state cannot carry, in plain words."""
+    problems = Problems()
+    if state.surface == UPLOAD and not EXAMPLES.fits_link(state.examples):
+        rows = len(state.examples[1].splitlines()) - 1
+        problems.append(f"the link leaves out your {rows:,} examples (too many for a link): "
+                        "the JSON export carries them")
+    return problems
+
+
 def encode(state: RaceState) -> str:
     """The link's query string (with its leading '?') for a state."""
     values = {
         "surface": state.surface, "formula": state.formula or DEFAULT_FORMULA, "start": state.start,
-        **state.values, "extras": state.extras, "overrides": state.overrides, "seed": state.seed,
+        "examples": state.examples, "clock": state.clock, **state.values, "extras": state.extras, "overrides": state.overrides, "seed": state.seed,
         "visible": tuple(o for o in OPTIMIZERS if o not in state.hidden), "view": state.view,
         "scenario": state.scenario, "hidden_parts": state.hidden_parts, "locked_parts": state.locked_parts,
         "predict": state.predict, "present": state.present,
     }
     query: dict[str, str] = {}
     for cid, control in CONTROLS.items():
-        if cid == "formula" and state.surface != CUSTOM:
+        if (cid == "formula" and state.surface != CUSTOM) or (cid == "examples" and state.surface != UPLOAD):
             continue
         if cid in values and (cid not in SLIDERS or cid in state.values):
             for key, text in control.to_link(values[cid]):  # `hide` holds optimizers and parts

@@ -44,6 +44,8 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
+
+from optimizers.engine import is_data
 import sympy as sp
 from markupsafe import Markup
 
@@ -123,6 +125,9 @@ def race_csv(result: RolloutResult, surface: Surface, exported_at: datetime | No
         f"noise: {float(result.noise)!r}",
         f"batch_size: {result.batch_size}",
         f"seed: {result.seed}",
+        f"clock: {result.clock}",
+        *([f"data: {surface.model} regression on {surface.n_examples} examples (the JSON export holds them)"]
+          if is_data(surface) else []),
         f"f_min: {float(surface.f_min)!r}",
         "one row per optimizer per step (step 0 is the start); diverged_at/arrived_at: step, -1 if never; "
         "settled_at: the step from which it stays arrived, -1 if it is not arrived at the end",
@@ -166,12 +171,14 @@ def race_record(result: RolloutResult, surface: Surface, exported_at: datetime |
             "minima": _points(surface.minima),
             "local_minima": _points(surface.local_minima),
             "f_min": float(surface.f_min),
+            **_data_record(surface),
         },
         "start": [float(result.start[0]), float(result.start[1])],
         "steps": int(result.steps),
         "noise": float(result.noise),
         "batch_size": int(result.batch_size),
         "seed": int(result.seed),
+        "clock": result.clock,
         "settings": {oid: {k: float(v) for k, v in result.settings[oid].items()} for oid in result.names},
         "optimizers": [
             {
@@ -188,6 +195,14 @@ def race_record(result: RolloutResult, surface: Surface, exported_at: datetime |
         ],
         "ranking": result.ranking(),
     }
+
+
+def _data_record(surface) -> dict:
+    """A data surface's model and examples, inline (a JSON file carries them whatever their number)."""
+    if not is_data(surface):
+        return {}
+    return {"model": surface.model, "labels": list(surface.labels), "source": surface.source,
+            "examples": {"x": surface.examples[0].tolist(), "y": surface.examples[1].tolist()}}
 
 
 def race_json(result: RolloutResult, surface: Surface, exported_at: datetime | None = None,

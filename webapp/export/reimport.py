@@ -7,7 +7,8 @@ import json
 import re
 
 from optimizers import RolloutResult, rollout
-from surfaces import SURFACES, Surface, get_surface, surface_from_formula
+from surfaces import SURFACES, Surface, from_data, get_surface, surface_from_formula
+from surfaces.data import DataSurface
 
 from .formats import FORMAT
 
@@ -23,6 +24,8 @@ def surface_from_record(record: dict) -> Surface:
         raise ValueError("the file's surface needs an id and a formula") from None
     if not isinstance(formula, str):
         raise ValueError(f"the surface formula must be text, not {formula!r}")
+    if "model" in record:
+        return _data_surface(record)
     if sid in SURFACES:
         surface = get_surface(sid)
         if str(surface.expr) != formula:
@@ -33,6 +36,21 @@ def surface_from_record(record: dict) -> Surface:
         return surface
     # SymPy prints Euler's number as E; the formula parser calls it e (x and y are the only symbols)
     return surface_from_formula(re.sub(r"\bE\b", "e", formula), record.get("domain"))
+
+
+def _data_surface(record: dict) -> DataSurface:
+    """A data surface from its record: the built-in one if its examples are the file's, else
+    rebuilt from the file's examples (ValueError for examples a data surface cannot use)."""
+    examples = record.get("examples")
+    if not isinstance(examples, dict):
+        raise ValueError("the file's data surface lacks its examples")
+    built = from_data(record["model"], examples.get("x"), examples.get("y"), id=str(record.get("id", "upload"))[:40],
+                      name=str(record.get("name", ""))[:120] or None, domain=record.get("domain"),
+                      source=str(record.get("source", ""))[:200])
+    same = SURFACES.get(record.get("id"))
+    if isinstance(same, DataSurface) and same.digest == built.digest:
+        return same
+    return built
 
 
 def rollout_from_json(text: str | bytes) -> RolloutResult:
@@ -61,4 +79,5 @@ def rollout_from_json(text: str | bytes) -> RolloutResult:
         noise=data["noise"],
         batch_size=data["batch_size"],
         seed=data["seed"],
+        clock=data.get("clock", "steps"),
     )
