@@ -1085,7 +1085,8 @@
   const TWINS = ["gd", "sgd", "minibatch_sgd"];
   const SHORT = { gd: "GD", sgd: "SGD", minibatch_sgd: "Mini-batch SGD" };
   function twins(R, visible) {
-    if (!R || R.raw.noise !== 0 || !visible) return [];
+    // (on data the noise is the examples; on the clock in examples they take different steps)
+    if (!R || R.raw.noise !== 0 || R.raw.data || R.clock === "examples" || !visible) return [];
     const groups = {};
     TWINS.forEach((id) => {
       const i = R.ids.indexOf(id);

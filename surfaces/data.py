@@ -425,12 +425,13 @@ def read_dataset(filename: str) -> tuple[np.ndarray, np.ndarray]:
 
 def sparse_examples(seed: int = 7, n: int = 1000, density: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """A sparse-feature regression set: x is non-zero in about `density` of the examples (drawn
-    from 1 to 3 there), y = 2x + 1 + 0.1·noise. The bias b sees a gradient from every example,
-    the weight w only from the few where x ≠ 0: the setting in which AdaGrad's per-coordinate
-    step sizes help the rare feature (its sum of squared gradients stays small)."""
+    from 0.5 to 1.5 there), y = 2x + 1 + 0.5·noise (standard normal). The bias b sees a gradient
+    from every example, the weight w only from the few where x ≠ 0: the setting in which
+    AdaGrad's per-coordinate step sizes help the rare feature (its sum of squared gradients
+    stays small, so its steps stay large; the lesson "AdaGrad on sparse features")."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    x = np.where(rng.random(n) < density, rng.uniform(1.0, 3.0, n), 0.0)
-    y = 2.0 * x + 1.0 + 0.1 * rng.standard_normal(n)
+    x = np.where(rng.random(n) < density, rng.uniform(0.5, 1.5, n), 0.0)
+    y = 2.0 * x + 1.0 + 0.5 * rng.standard_normal(n)
     return x, y
 
 
@@ -452,7 +453,7 @@ def _builtin_data_surfaces() -> tuple[DataSurface, ...]:
             "overlap, so the minimum is finite, but the loss is flat near it: a shallow, tilted valley.",
             source="Forina et al.'s wine data (1988), UCI Machine Learning Repository, CC BY 4.0",
             domain=((-5.0, 1.5), (-2.0, 12.0)), start=(0.0, 0.0), lr=0.5,
-            labels=("flavanoids", "second cultivar (1) or first (0)"),
+            labels=("flavanoids", "cultivar 2 (1) or 1 (0)"),
         ),
         from_data(
             "linear", *sparse_examples(), id="sparse", name="Sparse feature (linear regression)",

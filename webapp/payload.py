@@ -123,6 +123,7 @@ def race_payload(result: RolloutResult, surface: Surface) -> dict:
         "colors": [OPTIMIZER_COLORS[oid] for oid in result.names],
         "settings": result.settings,
         "noise": result.noise,
+        "data": is_data(surface),  # the noise is the examples (σ does not apply)
         "clock": result.clock,  # "examples": row j is after j examples processed
         "per_epoch": result.examples_per_epoch,
         "batch_size": result.batch_size,

@@ -19,6 +19,7 @@ from .claims import (MOVING, Claim, diverges, diverges_before, ends_near, first_
                      on_engine, rms_distance, row, settles, settles_before, sign_changes, travel)
 from .state import RaceState
 
+_SPARSE_W = SURFACES["sparse"].minima[0][0]  # the best fit's weight on the sparse-feature set
 _PLAIN = ("sgd", "minibatch_sgd")  # with σ = 0 they follow GD exactly: hidden where noise is off
 _ADAPTIVE = ("adagrad", "adadelta", "rmsprop", "adam")
 
@@ -51,6 +52,34 @@ def _stability_limits(result, surface) -> bool:
         if below.settled_at[0] < 0 or above.diverged_at[0] < 0:
             return False
     return True
+
+
+def _gd_wins_per_step(result, surface) -> bool:
+    per_step = rollout(surface, start=result.start, steps=result.steps, settings=result.settings,
+                       optimizers=["gd", "sgd"], batch_size=result.batch_size, seed=result.seed)
+    return bool(per_step.final_loss[0] < per_step.final_loss[1])
+
+
+def _bigger_batch_jitters_less(result, surface) -> bool:
+    def jitter(batch):
+        r = rollout(surface, start=result.start, steps=result.steps, settings=result.settings,
+                    optimizers=["minibatch_sgd"], batch_size=batch, seed=result.seed)
+        return rms_distance(r, "minibatch_sgd", surface.minima[0], 200)
+
+    return jitter(64) < jitter(4)
+
+
+def _jitter(result, oid: str, surface, axis: int, last: int = 300) -> float:
+    """The root-mean-square distance of coordinate `axis` from the minimum's over the last steps."""
+    values = result.paths[row(result, oid), -last:, axis]
+    return float(np.sqrt(((values - surface.minima[0][axis]) ** 2).mean()))
+
+
+def _adagrad_favours_the_rare_feature(result, surface) -> bool:
+    r = rollout(surface, start=result.start, steps=result.steps, settings=result.settings, optimizers=["adagrad"],
+                batch_size=result.batch_size, seed=result.seed, record_states=True)
+    G_w, G_b = r.states["state"][0, -1, 0:2]  # AdaGrad's G on w and on b
+    return bool(G_b > 4 * G_w)
 
 
 def _gd_error_grows_by(factor: float):
@@ -286,6 +315,62 @@ SCENARIOS: dict[str, Scenario] = {
                 settles("adam", why="with the corrected averages its steps shrink smoothly near the minimum."),
                 settles_before("nag", "adam", "Nesterov arrives and stays before Adam: on a round bowl the "
                                               "gradient already points at the minimum."),
+            ),
+        ),
+        Scenario(
+            "work_done", "GD vs SGD by the work done",
+            RaceState("iris", values={"lr": 0.05, "batch": 16, "steps": 1500}, clock="examples",
+                      hidden=("momentum", "nag", *_ADAPTIVE), scenario="work_done"),
+            "The clock counts examples processed, not steps: 1,500 examples are 10 epochs of the 150 "
+            "flowers. GD's one step reads all 150, SGD's reads one, Mini-batch SGD's 16.",
+            (
+                on_engine("In that work GD takes 10 steps, Mini-batch SGD 100 and SGD 1,500.",
+                          lambda r, s: [r.step_at(row(r, o), r.steps) for o in ("gd", "minibatch_sgd", "sgd")]
+                          == [10, 100, 1500], "gd", "minibatch_sgd", "sgd"),
+                Claim("So SGD ends with the lowest loss, Mini-batch SGD next and GD last: cheap, noisy steps "
+                      "win when the work is what counts.",
+                      lambda s: s["sgd"].loss < s["minibatch_sgd"].loss < s["gd"].loss,
+                      ids=("gd", "minibatch_sgd", "sgd")),
+                on_engine("Counted per step instead (switch the clock), GD's 1,500 exact steps end lower than "
+                          "SGD's 1,500 noisy ones.", _gd_wins_per_step, "gd", "sgd"),
+            ),
+        ),
+        Scenario(
+            "batch_size", "Mini-batch size",
+            RaceState("iris", values={"lr": 0.05, "batch": 16, "steps": 600},
+                      hidden=("momentum", "nag", *_ADAPTIVE), scenario="batch_size"),
+            "On real data a step's gradient is the mean over its batch: SGD takes one flower, Mini-batch "
+            "SGD 16 (the B slider), GD all 150. The noise is the examples themselves.",
+            (
+                on_engine("Over the last 200 steps SGD stays more than twice as far from the best fit as "
+                          "Mini-batch SGD: the mean of 16 examples varies much less than one.",
+                          lambda r, s: rms_distance(r, "sgd", s.minima[0], 200)
+                          > 2 * rms_distance(r, "minibatch_sgd", s.minima[0], 200), "sgd", "minibatch_sgd"),
+                on_engine("Larger batches jitter less: with B = 64 Mini-batch SGD stays closer still than with "
+                          "B = 4.", _bigger_batch_jitters_less, "minibatch_sgd"),
+                settles("gd", why="its gradient is exact, so it stops at the best fit."),
+            ),
+        ),
+        Scenario(
+            "sparse_adagrad", "AdaGrad on sparse features",
+            RaceState("sparse", values={"lr": 0.05, "batch": 1, "steps": 1000},
+                      overrides={"adagrad": {"lr": 0.5}},
+                      hidden=("gd", "minibatch_sgd", "momentum", "nag", "adadelta", "rmsprop", "adam"),
+                      scenario="sparse_adagrad"),
+            "x is non-zero in only 57 of the 1,000 examples, so the weight w learns from few of them "
+            "while the bias b learns from every one. Both take one example per step (B = 1); SGD at "
+            "η = 0.05, AdaGrad at η = 0.5.",
+            (
+                on_engine("AdaGrad's sum of squared gradients G ends over 4 times smaller for w than for b, so "
+                          "its steps for the rare feature are over twice as large as for b.",
+                          _adagrad_favours_the_rare_feature, "adagrad"),
+                Claim("After 1,000 steps AdaGrad's w is within 0.01 of the best fit; SGD's is more than 0.05 "
+                      "away: it learns w only on the few steps whose example has x ≠ 0.",
+                      lambda s: abs(s["adagrad"].end[0] - _SPARSE_W) < 0.01 < 0.05 < abs(s["sgd"].end[0] - _SPARSE_W),
+                      ids=("adagrad", "sgd")),
+                on_engine("And AdaGrad's b jitters less than SGD's over the last 300 steps: its step for b "
+                          "has shrunk as b's gradients piled up.",
+                          lambda r, s: _jitter(r, "adagrad", s, 1) < _jitter(r, "sgd", s, 1), "adagrad", "sgd"),
             ),
         ),
         Scenario(
