@@ -374,7 +374,7 @@ def _check_examples(model: str, x, y) -> tuple[np.ndarray, np.ndarray]:
         if y.min() == y.max():
             raise ValueError(f"every label is {int(y[0])}: logistic regression needs examples of both classes")
         zeros, ones = x[y == 0], x[y == 1]
-        if zeros.max() < ones.min() or ones.max() < zeros.min():
+        if zeros.max() <= ones.min() or ones.max() <= zeros.min():  # touching is separable too
             raise ValueError(_SEPARABLE)
     return x, y
 

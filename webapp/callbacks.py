@@ -140,7 +140,7 @@ def on_examples(uploaded, pasted_clicks, filename, pasted, model):
             return _unchanged()
         checked = canonical_examples(model, text)
     except ValueError as err:
-        return _unchanged(error=f"Not used, the race stays: {err}")
+        return _unchanged(error=f"Not used, the race stays: {err}", status="")
     rows = len(checked.splitlines()) - 1
     return dict(examples={"model": model, "csv": checked}, surface=UPLOAD,
                 error="", status=f"Racing on {rows:,} examples from {source}.")
@@ -306,7 +306,7 @@ def register_callbacks(app) -> None:
     app.callback(
         output=dict(examples=Output(EXAMPLES.component, EXAMPLES.prop, allow_duplicate=True),
                     surface=Output("surface", "value", allow_duplicate=True),
-                    error=Output("data-error", "children"), status=Output("notes", "children", allow_duplicate=True)),
+                    error=Output("data-error", "children"), status=Output("data-status", "children")),
         inputs=dict(uploaded=Input("data-upload", "contents"), pasted_clicks=Input("btn-data-paste", "n_clicks")),
         state=dict(filename=State("data-upload", "filename"), pasted=State("data-paste", "value"),
                    model=State("data-model", "value")),

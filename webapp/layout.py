@@ -120,6 +120,7 @@ def _examples_box() -> html.Section:
                      spellCheck="false"),
         html.Button("Use pasted examples", id="btn-data-paste", className="text-button", n_clicks=0),
         html.P(id="data-error", className="data-error", role="alert"),
+        html.P(id="data-status", className="hint", role="status"),
     ])
 
 
