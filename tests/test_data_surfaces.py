@@ -417,8 +417,6 @@ def test_bad_examples_raise_clear_value_errors(model, x, y, message):
         from_data(model, x, y)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: classes that touch at one x (quasi-separable) are "
-                   "accepted, with a 'minimum' where the loss still falls (reported, not fixed here)")
 def test_classes_that_only_touch_have_no_minimum_either():
     """One 0 and one 1 share x = 1, the rest are separated by it: the loss falls towards
     2·log 2 / 4 as w → ∞ along b = −w, so there is no minimum to report."""
