@@ -94,15 +94,17 @@ class Model(NamedTuple):
     prediction: str  # what the data panel draws for (w, b): "line" or "sigmoid"
     y_label: str
     formula_tex: str  # f(w, b) as the page shows it
+    text: str  # one example's loss as plain text (files, the command line)
 
 
 MODELS: dict[str, Model] = {
     m.id: m
     for m in (
         Model("linear", "linear regression", (w * x_i + b - y_i) ** 2 / 2, "line", "y",
-              r"\frac{1}{N}\sum_{i} \tfrac12\,(w x_i + b - y_i)^2"),
+              r"\frac{1}{N}\sum_{i} \tfrac12\,(w x_i + b - y_i)^2", "½(w·xᵢ + b − yᵢ)²"),
         Model("logistic", "logistic regression", softplus(-(2 * y_i - 1) * (w * x_i + b)), "sigmoid", "label",
-              r"\frac{1}{N}\sum_{i} \log\!\left(1 + e^{-s_i (w x_i + b)}\right),\ s_i = 2y_i - 1"),
+              r"\frac{1}{N}\sum_{i} \log\!\left(1 + e^{-s_i (w x_i + b)}\right),\ s_i = 2y_i - 1",
+              "log(1 + exp(−sᵢ(w·xᵢ + b))), sᵢ = 2yᵢ − 1"),
     )
 }
 

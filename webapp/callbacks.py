@@ -155,8 +155,8 @@ def on_race_inputs(**raw):
     state, problems = _parse(raw)
     if state is None:
         return _unchanged()
-    return dict(race=race_payload(race_result(state), state.surface_model), messages=_messages(problems),
-                link=link.encode(state))
+    return dict(race=race_payload(race_result(state), state.surface_model),
+                messages=_messages(problems + link.link_problems(state)), link=link.encode(state))
 
 
 def _controls_from(state: link.RaceState) -> dict:

@@ -46,6 +46,7 @@ import jinja2
 import numpy as np
 
 from optimizers.engine import is_data
+from surfaces.data import MODELS
 import sympy as sp
 from markupsafe import Markup
 
@@ -119,13 +120,15 @@ def race_csv(result: RolloutResult, surface: Surface, exported_at: datetime | No
     comments = [
         f"{APP_NAME} export ({CSV_FORMAT}), {APP_NAME} {app_version()}, exported {when.isoformat()}",
         f"surface: {surface.id} ({surface.name})",
-        f"formula: f(x, y) = {surface.expr}",
+        f"formula: f(w, b) = {formula_text(surface)}" if is_data(surface) else f"formula: f(x, y) = {surface.expr}",
         f"start: {float(result.start[0])!r}, {float(result.start[1])!r}",
         f"steps: {result.steps}",
         f"noise: {float(result.noise)!r}",
         f"batch_size: {result.batch_size}",
         f"seed: {result.seed}",
-        f"clock: {result.clock}",
+        f"clock: {result.clock}" + (" (the step column counts examples processed: a row is the race after that "
+                                    "many examples, each optimizer having taken the steps they paid for)"
+                                    if result.clock == "examples" else ""),
         *([f"data: {surface.model} regression on {surface.n_examples} examples (the JSON export holds them)"]
           if is_data(surface) else []),
         f"f_min: {float(surface.f_min)!r}",
@@ -260,7 +263,10 @@ def _number(v: float) -> str:
 
 
 def formula_text(surface: Surface) -> str:
-    """The formula as plain text: SymPy's str(expr) with ^ for powers."""
+    """The formula as plain text: SymPy's str(expr) with ^ for powers; a data surface's, its model's
+    loss averaged over its examples."""
+    if is_data(surface):
+        return f"(1/{surface.n_examples}) Σᵢ {MODELS[surface.model].text}"
     return str(surface.expr).replace("**", "^")
 
 
@@ -314,7 +320,8 @@ def race_html(result: RolloutResult, surface: Surface, view: str = "grid", title
         exported=_utc(exported_at).strftime("%Y-%m-%d %H:%M"),
         view=view,
         surface={"name": surface.name, "expr": str(surface.expr), "formula": formula_text(surface),
-                 "description": surface.description},
+                 "description": surface.description, "variables": "w, b" if is_data(surface) else "x, y",
+                 "data": is_data(surface)},
         summary=settings_summary(result),
         table=_settings_table(result),
         style_css=_read(ASSETS, "style.css"),
@@ -323,5 +330,6 @@ def race_html(result: RolloutResult, surface: Surface, view: str = "grid", title
         race_data=race_payload(result, surface),
         plotly_js=get_plotlyjs(),
         player_js=_read(ASSETS, "player.js"),
+        datapanel_js=_read(ASSETS, "datapanel.js") if is_data(surface) else "",
         bootstrap_js=_read(TEMPLATES, "bootstrap.js"),
     )
