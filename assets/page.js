@@ -17,7 +17,8 @@
   //   button: the button takes the Tab stop itself, and is named "<what it sets>, <its value>".
   // - MathJax makes every formula a Tab stop (for its context menu): formulas are read, not
   //   operated, so they leave the Tab order (the menu still opens with a right click).
-  const GROUP_LABELS = { view: "view-label", visible: "visible-label", extras: "extras-label" };
+  const GROUP_LABELS = { view: "view-label", visible: "visible-label", extras: "extras-label",
+                         clock: "clock-label", "data-model": "data-model-label" };
   const MENU_LABELS = { surface: "surface-label", scenario: "scenario-label" };
 
   function setAttr(el, name, value) {
@@ -58,6 +59,13 @@
     });
   }
 
+  // dcc.Upload's file input, the Tab stop of its drop zone (Enter or Space opens the file
+  // chooser; the zone shows its focus ring, assets/style.css), gets a name
+  function repairUpload() {
+    const input = document.querySelector("#data-upload input[type=file]");
+    if (input) setAttr(input, "aria-label", "Choose a CSV file of examples");
+  }
+
   function repairFormulas() {
     document.querySelectorAll("mjx-container[tabindex]").forEach((m) => m.removeAttribute("tabindex"));
   }
@@ -67,6 +75,7 @@
     repairOptionLists();
     repairMenus();
     repairFormulas();
+    repairUpload();
   }
 
   // Parts of the page that change every frame or hold thousands of nodes, and none of the

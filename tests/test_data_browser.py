@@ -13,6 +13,7 @@ from selenium.webdriver.common.keys import Keys
 from app import create_app
 from surfaces import get_surface
 from tests.checks import open_at_size, wait_until
+from tests.test_accessibility_browser import assert_no_serious_violations, open_page
 from tests.test_app_browser import console_errors, new_race, state
 
 pytestmark = pytest.mark.browser
@@ -121,3 +122,12 @@ def test_an_uploaded_csv_races_and_a_hostile_one_is_refused(dash_duo, tmp_path):
                        "the pasted examples racing")
     assert panel["draws"] == "sigmoid" and dash_duo.find_element("#data-error").text == ""
     assert not console_errors(dash_duo)
+
+
+@pytest.mark.parametrize("size", ["phone", "laptop"])
+def test_axe_finds_nothing_serious_on_your_data(dash_duo, size):
+    """The page of the user's examples: the upload box, the data panel and the clock switch."""
+    open_page(dash_duo, create_app(), size, "?surface=upload&clock=examples")
+    wait_until(lambda: dash_duo.driver.execute_script(PANEL), 20, "the data panel")
+    assert dash_duo.driver.execute_script("return document.getElementById('data-box').hidden") is False
+    assert_no_serious_violations(dash_duo, f"{size}, Your data")
