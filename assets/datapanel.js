@@ -128,7 +128,7 @@
       if (caption) {
         caption.textContent = data.n.toLocaleString("en") + " examples (" + data.source + "). " +
           (data.draws === "sigmoid" ? "Each curve is σ(w·x + b)" : "Each line is y = w·x + b") +
-          " at the optimizer's current (w, b); dashed: the best fit. Hover a leaderboard row to pick one out.";
+          " at the optimizer's current (w, b); dashed: the best fit. Hover over (or tap) a leaderboard row to pick one out.";
       }
     }
     const dpr = window.devicePixelRatio || 1;
