@@ -14,7 +14,7 @@ from app import create_app
 from surfaces import get_surface
 from tests.checks import open_at_size, wait_until
 from tests.test_accessibility_browser import assert_no_serious_violations, open_page
-from tests.test_app_browser import console_errors, new_race, state
+from tests.test_app_browser import choose_surface, console_errors, new_race, state
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,26 @@ def test_each_dataset_races_with_its_data_panel(dash_duo, dataset, draws):
     at_start = dash_duo.driver.execute_script(PANEL)
     assert at_start["step"] == 0 and at_start["head"] == pytest.approx(list(surface.start), abs=1e-6)
     assert not console_errors(dash_duo)
+
+
+def test_the_menu_picks_each_dataset_and_your_data(dash_duo):
+    open_race(dash_duo, "?surface=iris&steps=100")
+    for dataset in ("wine", "sparse", "iris"):
+        surface = get_surface(dataset)
+        choose_surface(dash_duo, dataset, surface.name)
+        panel = wait_until(lambda: (p := dash_duo.driver.execute_script(PANEL)) and p["surface"] == dataset and p,
+                           15, f"{dataset}'s data panel")
+        assert panel["n"] == surface.n_examples
+        assert f"surface={dataset}" in dash_duo.driver.current_url
+    choose_surface(dash_duo, "upload", "Your data (CSV)…")
+    assert dash_duo.driver.execute_script("return document.getElementById('data-box').hidden") is False
+    panel = wait_until(lambda: (p := dash_duo.driver.execute_script(PANEL)) and p["surface"].startswith("upload:") and p,
+                       15, "the sample examples before any upload")
+    assert panel["n"] == 15
+    choose_surface(dash_duo, "bowl", "Bowl")
+    wait_until(lambda: dash_duo.driver.execute_script(
+        "return document.getElementById('data-panel').hidden && document.getElementById('data-box').hidden"), 10,
+        "the data panel and box gone on a formula surface")
 
 
 def test_the_clock_switch_counts_examples_and_epochs(dash_duo):
