@@ -94,8 +94,9 @@
     ctx.textBaseline = "middle";
     ctx.font = "600 " + size + "px system-ui, sans-serif";
     // the step is left-aligned in a box as wide as its widest text, so it does not jitter
-    const stepBox = ctx.measureText("step " + s.steps + " / " + s.steps).width;
-    const stepText = "step " + s.step + " / " + s.steps;
+    // on the clock in examples: "2.4 epochs" (OptimizerRacePlayer.when)
+    const stepBox = ctx.measureText(P.when(s.steps) + " / " + s.steps).width;
+    const stepText = P.when(s.step) + (P.race() && P.race().clock === "examples" ? "" : " / " + s.steps);
     const eta = frame.eta;
     const etaWidth = eta ? ctx.measureText(eta).width + pad : 0;
     const right = W - pad - stepBox;

@@ -422,3 +422,20 @@ def test_classes_that_only_touch_have_no_minimum_either():
     2·log 2 / 4 as w → ∞ along b = −w, so there is no minimum to report."""
     with pytest.raises(ValueError, match="separates the two classes"):
         from_data("logistic", [0, 1, 1, 2], [0, 0, 1, 1])
+
+
+def test_live_numbers_on_the_clock_in_examples_show_each_optimizers_own_last_update():
+    """Row j is after j examples: GD (150 per step) shows its 2nd update at 300 examples, SGD its
+    300th, and the step each shows is exactly the move of that update."""
+    from optimizers.live import live_numbers
+
+    s = get_surface("iris")
+    r = rollout(s, steps=450, clock="examples", optimizers=["gd", "sgd", "minibatch_sgd"], batch_size=16,
+                settings={o: {"lr": 0.05} for o in ("gd", "sgd", "minibatch_sgd")}, record_states=True)
+    by_step = rollout(s, steps=300, optimizers=["gd", "sgd", "minibatch_sgd"], batch_size=16,
+                      settings={o: {"lr": 0.05} for o in ("gd", "sgd", "minibatch_sgd")})
+    rows = {row["id"]: row for row in live_numbers(r, 300)["rows"]}
+    assert [rows[o]["update"] for o in ("gd", "sgd", "minibatch_sgd")] == [2, 300, 20]
+    for i, oid in enumerate(("gd", "sgd", "minibatch_sgd")):
+        k = rows[oid]["update"]
+        assert rows[oid]["step"] == pytest.approx(list(by_step.paths[i, k] - by_step.paths[i, k - 1]), abs=1e-15)
