@@ -18,7 +18,9 @@ from webapp.layout import build_layout
 from webapp.race import start_warm_up
 from webapp.timing import server_timing
 
-MAX_REQUEST_BYTES = 256 * 1024  # a race request is a few kB; anything far larger is refused
+# A race request is a few kB; the largest is an upload of examples (1 MB of CSV, 1.34 MB as
+# base64 in its JSON: surfaces/examples_csv.py). Anything larger is refused.
+MAX_REQUEST_BYTES = 1536 * 1024
 
 
 def create_app() -> Dash:

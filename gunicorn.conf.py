@@ -84,11 +84,11 @@ limit_request_line = 8190
 limit_request_fields = 100  # gunicorn's defaults: a browser sends ~15 headers
 limit_request_field_size = 8190
 # Request bodies: gunicorn has no body limit of its own. The app refuses a body over its
-# MAX_CONTENT_LENGTH (app.py MAX_REQUEST_BYTES, 256 kB) with a plain 413: from the Content-Length
-# before reading it, or once 256 kB of a chunked body are read (webapp/guard.py). `pre_request`
+# MAX_CONTENT_LENGTH (app.py MAX_REQUEST_BYTES, 1.5 MB: an upload of examples) with a plain 413:
+# from the Content-Length before reading it, or once 1.5 MB of a chunked body are read (webapp/guard.py). `pre_request`
 # below also closes the connection after such a request, so gunicorn does not read the rest of a
 # body the app refused either (to reuse the connection). Browsers never send chunked bodies.
-MAX_REQUEST_BYTES = 256 * 1024  # = app.MAX_REQUEST_BYTES (tested); not imported: see preload_app
+MAX_REQUEST_BYTES = 1536 * 1024  # = app.MAX_REQUEST_BYTES (tested); not imported: see preload_app
 
 
 def pre_request(worker, req):

@@ -151,3 +151,28 @@ def test_axe_finds_nothing_serious_on_your_data(dash_duo, size):
     wait_until(lambda: dash_duo.driver.execute_script(PANEL), 20, "the data panel")
     assert dash_duo.driver.execute_script("return document.getElementById('data-box').hidden") is False
     assert_no_serious_violations(dash_duo, f"{size}, Your data")
+
+
+def test_a_large_upload_is_kept_on_the_server_and_races_by_its_key(dash_duo, tmp_path):
+    """10,000 rows (about 0.4 MB): the upload fits the request limit, and after it the page holds
+    only the examples' key, so a slider change sends a few kB, not the examples again."""
+    open_race(dash_duo, "?surface=iris&steps=100")
+    rows = "\n".join(f"{i / 1000:.3f},{2 * i / 1000 + 1 + (i * 7919 % 100) / 250:.4f}" for i in range(10_000))
+    big = tmp_path / "big.csv"
+    big.write_text("x,y\n" + rows)
+    _choose_upload(dash_duo)
+    dash_duo.driver.find_element(By.CSS_SELECTOR, "#data-upload input[type=file]").send_keys(str(big))
+    panel = wait_until(lambda: (p := dash_duo.driver.execute_script(PANEL)) and p["n"] == 10_000 and p, 30,
+                       "10,000 examples racing")
+    assert panel["surface"].startswith("upload:")
+    assert "too many for a link" in dash_duo.find_element("#messages").text
+    assert "data=" not in dash_duo.driver.current_url
+    dash_duo.driver.execute_script(  # record the size of every callback request from now on
+        """window.__sent = []; const fetch0 = window.fetch;
+        window.fetch = (url, options) => { if (String(url).includes('_dash-update-component'))
+          window.__sent.push(String((options && options.body) || '').length); return fetch0(url, options); };""")
+    steps = dash_duo.driver.find_element(By.CSS_SELECTOR, "#slider-steps [role=slider]")
+    new_race(dash_duo, lambda: steps.send_keys(Keys.ARROW_RIGHT), timeout=20)
+    sent = dash_duo.driver.execute_script("return window.__sent")
+    assert sent and max(sent) < 20_000, sent  # the key, not 0.2 MB of examples
+    assert dash_duo.driver.execute_script(PANEL)["n"] == 10_000

@@ -173,6 +173,6 @@ def test_hostile_json_to_the_callback_endpoint_never_500s(client):
 
 
 def test_oversized_requests_are_refused(client):
-    response = client.post("/_dash-update-component", data=b"x" * 1_000_000,
+    response = client.post("/_dash-update-component", data=b"x" * 2_000_000,
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 413

@@ -23,6 +23,7 @@ from optimizers.live import live_numbers
 from surfaces.data import MODELS
 from surfaces.examples_csv import decode_upload
 
+from . import examples_store
 from . import state as link
 from .controls import (CONTROLS, CUSTOM, EXAMPLES, UPLOAD, canonical_examples, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
                        PARTS, PREDICT, PRESENT, RACE_CONTROLS, SCENARIO, SLIDERS, SURFACE, Problems, inputs, number,
@@ -142,7 +143,7 @@ def on_examples(uploaded, pasted_clicks, filename, pasted, model):
     except ValueError as err:
         return _unchanged(error=f"Not used, the race stays: {err}", status="")
     rows = len(checked.splitlines()) - 1
-    return dict(examples={"model": model, "csv": checked}, surface=UPLOAD,
+    return dict(examples=examples_store.store_value(model, checked), surface=UPLOAD,
                 error="", status=f"Racing on {rows:,} examples from {source}.")
 
 

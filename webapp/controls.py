@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, ClassVar
 
 from dash import Input, State
@@ -21,6 +22,8 @@ from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from optimizers.engine import CLOCKS
 from surfaces.data import MODELS
 from surfaces.examples_csv import examples_text, read_examples
+
+from . import examples_store
 
 MISSING = object()  # a link that does not name the control
 
@@ -400,7 +403,8 @@ class Text(Control):
 @dataclass(frozen=True, kw_only=True)
 class Examples(Control):
     """The user's examples (the surface UPLOAD): {"model": "linear" or "logistic", "csv": text}
-    in the examples store, which the upload box fills once they pass its check. Checked, they
+    in the examples store, which the upload box fills once they pass its check, or for a larger
+    set {"model", "digest", "rows"}, kept on the server (webapp/examples_store.py). Checked, they
     are (model, the CSV written back exactly: `examples_text`). Link: `data=x:y,x:y,…` and
     `model=logistic`, inline only while the link stays short (`link_limit` characters)."""
 
@@ -410,6 +414,13 @@ class Examples(Control):
     def check(self, raw: Any, problems: Problems) -> tuple[str, str]:
         if raw is None:
             return self.default
+        if isinstance(raw, dict) and "digest" in raw and "csv" not in raw:
+            try:
+                model, text = examples_store.load(raw["digest"])
+            except ValueError as err:
+                problems.append(f"{err}; using the sample examples")
+                return self.default
+            raw = {"model": model, "csv": text}
         if not (isinstance(raw, dict) and raw.get("model") in MODELS and isinstance(raw.get("csv"), str)):
             problems.append("the examples were not readable; using the sample examples")
             return self.default
@@ -438,6 +449,7 @@ class Examples(Control):
         return [("data", self.link_form(value))] + ([("model", value[0])] if value[0] != "linear" else [])
 
 
+@lru_cache(maxsize=16)  # every race request checks them again: a large set costs tens of ms
 def canonical_examples(model: str, text: str) -> str:
     """`text`'s examples written back exactly (one text per set of examples, a stable cache key);
     ValueError, in plain words, for examples a data surface cannot use."""

@@ -25,6 +25,7 @@ from surfaces.data import MODELS
 from surfaces.examples_csv import read_examples
 from surfaces.formula import normalise_formula
 
+from . import examples_store
 from .controls import (CLOCK, CONTROLS, CUSTOM, DEFAULT_EXAMPLES, DEFAULT_FORMULA, DEFAULT_SURFACE, EXAMPLES,
                        EXTRAS_CHOICE, FORMULA, HIDDEN_PARTS, HYPERPARAMETER_SLIDERS, LOCKED_PARTS, MISSING, OVERRIDES,
                        PREDICT, PRESENT, SCENARIO, SEED, SLIDERS, START, SURFACE, UPLOAD, VIEW, VIEWS, VISIBLE,
@@ -155,7 +156,7 @@ class RaceState:
         raw = {sid: s.position(self.value(sid)) for sid, s in SLIDERS.items()}
         raw.update(
             surface=self.surface, formula=self.formula or DEFAULT_FORMULA, start=list(self.start or surface.start),
-            examples={"model": self.examples[0], "csv": self.examples[1]}, clock=self.clock,
+            examples=examples_store.store_value(*self.examples), clock=self.clock,
             extras=list(self.extras), overrides={oid: dict(hp) for oid, hp in self.overrides.items()},
             seed=self.seed, visible=[o for o in OPTIMIZERS if o not in self.hidden], view=self.view,
             scenario=self.scenario, hidden_parts=list(self.hidden_parts), locked_parts=list(self.locked_parts),
