@@ -18,6 +18,7 @@ from surfaces import SURFACES
 from .claims import (MOVING, Claim, diverges, diverges_before, ends_near, first_step, leaves, loss_between, never_arrives,
                      on_engine, rms_distance, row, settles, settles_before, sign_changes, travel)
 from .state import RaceState
+from . import edge_of_stability as _eos
 
 _SPARSE_W = SURFACES["sparse"].minima[0][0]  # the best fit's weight on the sparse-feature set
 _PLAIN = ("sgd", "minibatch_sgd")  # with σ = 0 they follow GD exactly: hidden where noise is off
@@ -389,6 +390,32 @@ SCENARIOS: dict[str, Scenario] = {
                           > 2.5 * rms_distance(r, "minibatch_sgd", (0, 0), 200), "sgd", "minibatch_sgd"),
                 leaves("momentum", "nag", why="their velocity sums the noisy gradients too, so they jitter "
                                               "like SGD with a larger step."),
+            ),
+        ),
+        Scenario(
+            "edge_of_stability", "The edge of stability",
+            RaceState("rosenbrock", start=_eos.START, values={"lr": _eos.ABOVE, "steps": _eos.STEPS},
+                      hidden=tuple(o for o in OPTIMIZERS if o not in ("gd", "momentum")),
+                      scenario="edge_of_stability"),
+            "Near the minimum (1, 1) the valley's sharpness, the largest eigenvalue of the Hessian "
+            "[[802, −400], [−400, 200]], is λmax = 501 + √250601 ≈ 1001.6, so plain descent is stable "
+            "there only for η < 2/λmax ≈ 0.0019968. Here η = 0.0021, 5% more, and the race starts on the "
+            "valley floor just beyond the minimum. Down the valley the floor is flatter.",
+            (
+                never_arrives("gd", why="η is above 2/λmax at the minimum, so GD cannot stay at (1, 1): its "
+                                        "zig-zag across the valley grows there."),
+                on_engine("GD does not diverge either: after its first jump up the walls (the loss reaches "
+                          "about 51), its loss stays below 1.5.", _eos.bounded_after_first_jump, "gd"),
+                on_engine("It hovers where the sharpness is 2/η ≈ 952: from step 150 on, the sharpness averaged "
+                          "over every 50 steps is within 5% of 2/η, and below the minimum's 1001.6. It creeps "
+                          "along the floor until λmax passes 2/η, then its zig-zag grows and throws it back "
+                          "down the valley, again and again.", _eos.hovers_at_the_edge, "gd"),
+                on_engine("It ends on the valley floor with a sharpness within 2% of 2/η.", _eos.ends_at_the_edge,
+                          "gd"),
+                on_engine("Lower η to 0.0019, 5% below 2/λmax, and GD arrives at (1, 1) and stays.",
+                          _eos.converges_below, "gd"),
+                settles("momentum", why="heavy-ball momentum with γ = 0.9 is stable for ηλ < 2(1 + γ) = 3.8, "
+                                        "and here ηλmax = 2.1: the minimum is no edge for it."),
             ),
         ),
     )
