@@ -509,15 +509,15 @@
     const gap = R.gaps[i * R.len + k];
     if (d >= 0 && t >= d) {
       const verb = (R.stopReasons[i] || "").indexOf("undefined") >= 0 ? "✗ stopped " : "✗ diverged ";
-      return { group: 2, key: -d, gap: gap, status: verb + ago(d), cls: "diverged", reason: R.stopReasons[i] || "" };
+      return { group: 2, key: -d, at: d, gap: gap, status: verb + ago(d), cls: "diverged", reason: R.stopReasons[i] || "" };
     }
     const since = R.entered[i * R.len + k];
-    if (since >= 0) return { group: 0, key: since, gap: gap, status: "✓ arrived " + ago(since), cls: "arrived" };
+    if (since >= 0) return { group: 0, key: since, at: since, gap: gap, status: "✓ arrived " + ago(since), cls: "arrived" };
     if (a >= 0 && t >= a) {
-      return { group: 1, key: gap, gap: gap, status: "↺ left", cls: "left",
+      return { group: 1, key: gap, at: a, gap: gap, status: "↺ left", cls: "left",
                reason: "came within the arrival threshold at " + when(a) + " and is outside it now" };
     }
-    return { group: 1, key: gap, gap: gap, status: "", cls: "" };
+    return { group: 1, key: gap, at: -1, gap: gap, status: "", cls: "" };
   }
 
   // A leaderboard cell: the step number, or on the clock in examples "after 2.4 epochs".
@@ -544,7 +544,7 @@
       (R.clock === "examples" ? "work" : "step") + "</th></tr></thead><tbody>";
     rows.forEach(([i, s], r) => {
       html +=
-        '<tr class="' + s.cls + '" data-id="' + R.ids[i] + '" title="' + (s.reason || "").replace(/"/g, "&quot;") +
+        '<tr class="' + s.cls + '" data-id="' + R.ids[i] + '" data-at="' + s.at + '" title="' + (s.reason || "").replace(/"/g, "&quot;") +
         '"><td>' + (r + 1) + "</td>" +
         '<td><span class="swatch" style="background:' + R.colors[i] + '"></span>' + R.names[i] + "</td>" +
         '<td class="num">' + fmt(s.gap + R.fMin) + "</td><td>" + s.status + "</td></tr>";

@@ -12,12 +12,15 @@ from webapp.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.browser
 
-STATUS = [(re.compile(r"✓ arrived (\d+)"), SETTLED), (re.compile(r"✗ (?:diverged|stopped) (\d+)"), DIVERGED),
+STATUS = [(re.compile(r"✓ arrived (?:after )?([\d.]+)"), SETTLED),
+          (re.compile(r"✗ (?:diverged|stopped) (?:after )?([\d.]+)"), DIVERGED),
           (re.compile(r"↺ left"), LEFT)]
 
 
-BADGE = {SETTLED: lambda k: f"arrived at step {k}", LEFT: lambda k: f"arrived at step {k}, left",
-         DIVERGED: lambda k: f"diverged at step {k}", MOVING: lambda k: ""}
+# each panel's badge, given when its status began as the page says it ("step 40", or on the clock
+# in examples "2.4 epochs")
+BADGE = {SETTLED: lambda at: f"arrived at {at}", LEFT: lambda at: f"arrived at {at}, left",
+         DIVERGED: lambda at: f"diverged at {at}", MOVING: lambda at: ""}
 
 
 def page_standings(duo) -> dict:
@@ -27,7 +30,8 @@ def page_standings(duo) -> dict:
     d.execute_script("const r = window.OptimizerRace; r.pause(); r.setStep(r.state().steps)")
     rows = d.execute_script(
         """return Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(tr => ({
-            id: tr.dataset.id, cells: Array.from(tr.cells).map(c => c.textContent), title: tr.title}));""")
+            id: tr.dataset.id, at: Number(tr.dataset.at), cells: Array.from(tr.cells).map(c => c.textContent),
+            title: tr.title}));""")
     ends = d.execute_script("const r = window.OptimizerRace; return r.state().ids.map((_, i) => r.head(i));")
     ids = state(duo)["ids"]
     out = {}
@@ -38,7 +42,9 @@ def page_standings(duo) -> dict:
         for pattern, kind in STATUS:
             if m := pattern.search(status_text):
                 status = kind
-                step = int(m.group(1)) if m.groups() else int(re.search(r"step (\d+)", row["title"]).group(1))
+                step = row["at"]  # the row (step, or examples processed) its status began at
+                if m.groups() and "epoch" not in status_text:  # the number it shows is that step
+                    assert int(m.group(1)) == step, row
                 break
         end = ends[ids.index(row["id"])]
         out[row["id"]] = Standing(status, step, float(loss), (end[0], end[1]))
@@ -72,7 +78,8 @@ def test_every_lesson_shows_its_claims_and_the_leaderboard_bears_them_out(dash_d
         standings, order = page_standings(dash_duo)
         labels = d.execute_script("const r = window.OptimizerRace; return r.state().ids.map((_, i) => r.label(i));")
         for oid, standing in standings.items():  # each panel's badge says what its row says
-            assert labels[s["ids"].index(oid)] == BADGE[standing.status](standing.step), (sid, oid, labels)
+            at = d.execute_script("return OptimizerRacePlayer.when(arguments[0])", standing.step)
+            assert labels[s["ids"].index(oid)] == BADGE[standing.status](at), (sid, oid, labels)
         assert ranked_by_merit(standings, order), f"{sid}: leaderboard order {order}: {standings}"
         assert set(standings) == set(scenario.shown), sid  # hidden optimizers leave the leaderboard
         for claim in scenario.claims:

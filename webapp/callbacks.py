@@ -127,7 +127,7 @@ def on_surface(surface, formula, examples):
 def on_examples(uploaded, pasted_clicks, filename, pasted, model):
     """The user's examples, from a file or pasted text: checked (controls.canonical_examples), then
     raced as the surface "Your data". Anything unusable is said beside the box, and the race stays."""
-    if model not in MODELS:
+    if not (isinstance(model, str) and model in MODELS):
         return _unchanged(error="Choose linear or logistic regression.")
     try:
         if ctx.triggered_id == "data-upload":

@@ -421,7 +421,8 @@ class Examples(Control):
                 problems.append(f"{err}; using the sample examples")
                 return self.default
             raw = {"model": model, "csv": text}
-        if not (isinstance(raw, dict) and raw.get("model") in MODELS and isinstance(raw.get("csv"), str)):
+        if not (isinstance(raw, dict) and isinstance(raw.get("model"), str) and raw["model"] in MODELS
+                and isinstance(raw.get("csv"), str)):
             problems.append("the examples were not readable; using the sample examples")
             return self.default
         try:
