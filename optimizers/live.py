@@ -1,7 +1,7 @@
 """Live numbers: what each optimizer computed at one update, named as in its rule.
 
 For update k (θ_(k−1) → θ_k) of a race run with `record_states=True`: the gradient g it used,
-its state after the update (velocity, accumulated squares, moments) and the effective learning
+its state after the update (momentum buffer, accumulated squares, moments) and the effective learning
 rate per coordinate, −Δθ/g: the step it actually took per unit of gradient.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from .engine import RolloutResult
 from .registry import ALL_OPTIMIZERS
+from .schedules import Schedule
 
 
 def _pair(values) -> list:
@@ -24,6 +25,15 @@ def _position_after(result: RolloutResult, i: int, update: int) -> np.ndarray:
     if result.steps_taken is None:
         return result.paths[i, update]
     return result.paths[i, int(np.searchsorted(result.steps_taken[i], update))]
+
+
+def _next_lr(result: RolloutResult, lr: float, update: int) -> float:
+    """The η of update `update` + 1 (the schedule continued one step past the race if need be)."""
+    if result.lr_factors is None:
+        return lr
+    if update < len(result.lr_factors):
+        return lr * float(result.lr_factors[update])
+    return lr * float(Schedule.from_dict(result.schedule).factors(update + 1, horizon=result.steps)[update])
 
 
 def live_numbers(result: RolloutResult, step: int) -> dict:
@@ -54,9 +64,10 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
                 {"symbol": "m̂", "label": "corrected m", "value": _pair(m / (1 - hp["beta1"] ** ki))},
                 {"symbol": "v̂", "label": "corrected v", "value": _pair(v / (1 - hp["beta2"] ** ki))},
             ]
-        if oid == "nag":
-            quantities.append({"symbol": "θ − γv", "label": "look-ahead point",
-                               "value": _pair(_position_after(result, i, ki) - hp["gamma"] * state[0:2])})
+        if oid == "nag":  # where update ki + 1 takes its gradient, with that update's η
+            quantities.append({"symbol": "θ − γηb", "label": "look-ahead point",
+                               "value": _pair(_position_after(result, i, ki)
+                                              - hp["gamma"] * (_next_lr(result, hp["lr"], ki) * state[0:2]))})
         rows.append({
             "id": oid,
             "update": int(ki),
@@ -64,6 +75,7 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
             "grad": _pair(g),
             "step": _pair(moved),
             "effective_lr": _pair(effective),
+            "lr": float(_next_lr(result, hp["lr"], ki - 1)),  # the η this update used (its schedule's ηₜ)
             "state": quantities,
         })
     return {"update": k, "rows": rows}

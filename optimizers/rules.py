@@ -47,19 +47,29 @@ def plain(theta, g, a, b, c, lr, h1, h2, h3, h4, t):
 
 
 @compiled("UPDATE")
-def momentum(theta, g, v, b, c, lr, gamma, h2, h3, h4, t):
-    """v ← γ·v + η·g ;  θ ← θ − v
+def momentum(theta, g, b, b2, c, lr, gamma, h2, h3, h4, t):
+    """b ← γ·b + g ;  θ ← θ − η·b
 
-    The same iterates as torch.optim.SGD(momentum=γ, dampening=0), whose buffer is v/η."""
-    v = gamma * v + lr * g
-    return v, v, b, c
+    torch.optim.SGD(momentum=γ, dampening=0), whose momentum buffer is b: the velocity kept in
+    gradient units, so that a learning rate that changes from step to step (a schedule, ηₜ)
+    scales the whole step it is used in, as torch scales it. With a constant η these are the
+    iterates of SPEC §2's v ← γ·v + η·g ; θ ← θ − v, with v = η·b."""
+    b = gamma * b + g
+    return lr * b, b, b2, c
 
 
 @compiled("QUERY")
-def look_ahead(theta, v, b, c, lr, gamma, h2, h3, h4):
-    """g = ∇f(θ − γ·v): Nesterov's look-ahead point; then momentum's update. The look-ahead
-    point is exactly the iterate of torch.optim.SGD(momentum=γ, nesterov=True)."""
-    return theta - gamma * v
+def look_ahead(theta, b, b2, c, lr, gamma, h2, h3, h4):
+    """g = ∇f(θ − γ·η·b): Nesterov's look-ahead point, where this update's momentum part alone
+    would carry θ; then momentum's update (b ← γ·b + g ; θ ← θ − η·b), so the new θ is the
+    look-ahead point minus η·g. η is this update's ηₜ (the query and the update of one step see
+    the same η), the look-ahead θₜ₋₁ − γ·ηₜ·bₜ₋₁.
+
+    With a constant η (v = η·b) the look-ahead point θ − γ·v is exactly the iterate of
+    torch.optim.SGD(momentum=γ, nesterov=True). With a schedule it is not: torch's nesterov
+    step moves its own iterate φ by −ηₜ·(g + γ·bₜ), which gives φₜ = θₜ − γ·ηₜ·bₜ only while
+    ηₜ = ηₜ₋₁; here the look-ahead is recomputed at each step from θ with the step's own ηₜ."""
+    return theta - gamma * (lr * b)
 
 
 @compiled("UPDATE")
@@ -104,7 +114,7 @@ def adam(theta, g, m, v, c, lr, beta1, beta2, eps, h4, t):
     return lr * m_hat / (math.sqrt(v_hat) + eps), m, v, c
 
 
-_VELOCITY = (("v", "velocity"),)
+_VELOCITY = (("b", "momentum buffer (velocity in gradient units: v = η·b)"),)
 PLAIN = Rule((), plain, at_theta)
 MOMENTUM = Rule(_VELOCITY, momentum, at_theta)
 NESTEROV = Rule(_VELOCITY, momentum, look_ahead)

@@ -10,7 +10,7 @@ from typing import Mapping
 def torch_optimizer(oid: str, param, hp: Mapping[str, float]):
     """A torch.optim optimizer over the tensor `param` that runs optimizer `oid` with the
     hyperparameters `hp` (every key of its defaults). For Nesterov, torch's parameter is the
-    look-ahead point θ − γv of SPEC §2."""
+    look-ahead point θ − γv of SPEC §2 (v = η·b, b the rule's momentum buffer)."""
     import torch
 
     adam_like = dict(lr=hp.get("lr"), betas=(hp.get("beta1"), hp.get("beta2")), eps=hp.get("eps"))
