@@ -13,7 +13,6 @@ import numpy as np
 
 from .engine import RolloutResult
 from .registry import ALL_OPTIMIZERS
-from .schedules import Schedule
 
 
 def _pair(values) -> list:
@@ -27,13 +26,9 @@ def _position_after(result: RolloutResult, i: int, update: int) -> np.ndarray:
     return result.paths[i, int(np.searchsorted(result.steps_taken[i], update))]
 
 
-def _next_lr(result: RolloutResult, lr: float, update: int) -> float:
-    """The η of update `update` + 1 (the schedule continued one step past the race if need be)."""
-    if result.lr_factors is None:
-        return lr
-    if update < len(result.lr_factors):
-        return lr * float(result.lr_factors[update])
-    return lr * float(Schedule.from_dict(result.schedule).factors(update + 1, horizon=result.steps)[update])
+def _lr_of(result: RolloutResult, lr: float, update: int) -> float:
+    """The η that update `update` (from 1) used: η times its schedule's factor."""
+    return lr * float(result.lr_factors[update - 1]) if result.lr_factors is not None else lr
 
 
 def live_numbers(result: RolloutResult, step: int) -> dict:
@@ -64,10 +59,10 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
                 {"symbol": "m̂", "label": "corrected m", "value": _pair(m / (1 - hp["beta1"] ** ki))},
                 {"symbol": "v̂", "label": "corrected v", "value": _pair(v / (1 - hp["beta2"] ** ki))},
             ]
-        if oid == "nag":  # where update ki + 1 takes its gradient, with that update's η
+        if oid == "nag":  # where update ki + 1 takes its gradient: θ − γ·η·b with this update's η
+            # (the rule's second slot), torch's iterate
             quantities.append({"symbol": "θ − γηb", "label": "look-ahead point",
-                               "value": _pair(_position_after(result, i, ki)
-                                              - hp["gamma"] * (_next_lr(result, hp["lr"], ki) * state[0:2]))})
+                               "value": _pair(_position_after(result, i, ki) - hp["gamma"] * (state[2:4] * state[0:2]))})
         rows.append({
             "id": oid,
             "update": int(ki),
@@ -75,7 +70,7 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
             "grad": _pair(g),
             "step": _pair(moved),
             "effective_lr": _pair(effective),
-            "lr": float(_next_lr(result, hp["lr"], ki - 1)),  # the η this update used (its schedule's ηₜ)
+            "lr": _lr_of(result, hp["lr"], ki),  # the η this update used (its schedule's ηₜ)
             "state": quantities,
         })
     return {"update": k, "rows": rows}

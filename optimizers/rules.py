@@ -59,17 +59,29 @@ def momentum(theta, g, b, b2, c, lr, gamma, h2, h3, h4, t):
 
 
 @compiled("QUERY")
-def look_ahead(theta, b, b2, c, lr, gamma, h2, h3, h4):
-    """g = ∇f(θ − γ·η·b): Nesterov's look-ahead point, where this update's momentum part alone
-    would carry θ; then momentum's update (b ← γ·b + g ; θ ← θ − η·b), so the new θ is the
-    look-ahead point minus η·g. η is this update's ηₜ (the query and the update of one step see
-    the same η), the look-ahead θₜ₋₁ − γ·ηₜ·bₜ₋₁.
+def look_ahead(theta, b, last_lr, c, lr, gamma, h2, h3, h4):
+    """g = ∇f(θ − γ·ηₜ₋₁·b): Nesterov's look-ahead point (see `nesterov`)."""
+    return theta - gamma * (last_lr * b)
 
-    With a constant η (v = η·b) the look-ahead point θ − γ·v is exactly the iterate of
-    torch.optim.SGD(momentum=γ, nesterov=True). With a schedule it is not: torch's nesterov
-    step moves its own iterate φ by −ηₜ·(g + γ·bₜ), which gives φₜ = θₜ − γ·ηₜ·bₜ only while
-    ηₜ = ηₜ₋₁; here the look-ahead is recomputed at each step from θ with the step's own ηₜ."""
-    return theta - gamma * (lr * b)
+
+@compiled("UPDATE")
+def nesterov(theta, g, b, last_lr, c, lr, gamma, h2, h3, h4, t):
+    """q = θ − γ·ηₜ₋₁·b ;  g = ∇f(q) ;  b ← γ·b + g ;  θ ← q − ηₜ·g
+
+    The look-ahead point q is exactly the iterate of torch.optim.SGD(momentum=γ, nesterov=True)
+    (whose step is φ ← φ − ηₜ·(g + γ·b) with the new b), with a constant η or a schedule: θ is
+    torch's iterate plus the momentum part γ·ηₜ·b of the step just taken, and the look-ahead
+    takes that part off again with the η it was made with, ηₜ₋₁, which the rule keeps in its
+    second state slot (b starts at zero, so the first look-ahead is θ itself). θ is the gradient
+    step from the look-ahead point (Sutskever's two phases: a momentum jump, then the gradient
+    step where it lands).
+
+    With a constant η it is Momentum's iterate sequence, θ ← θ − η·b with b ← γ·b + g(q): SPEC
+    §2's v ← γ·v + η·g ; θ ← θ − v with the gradient at θ − γ·v, v = η·b. With a schedule the
+    jump uses the previous η and the gradient step the current one."""
+    delta = gamma * (last_lr * b) + lr * g
+    b = gamma * b + g
+    return delta, b, lr, c
 
 
 @compiled("UPDATE")
@@ -117,7 +129,7 @@ def adam(theta, g, m, v, c, lr, beta1, beta2, eps, h4, t):
 _VELOCITY = (("b", "momentum buffer (velocity in gradient units: v = η·b)"),)
 PLAIN = Rule((), plain, at_theta)
 MOMENTUM = Rule(_VELOCITY, momentum, at_theta)
-NESTEROV = Rule(_VELOCITY, momentum, look_ahead)
+NESTEROV = Rule(_VELOCITY, nesterov, look_ahead)  # its second slot, ηₜ₋₁, is not shown
 ADAGRAD = Rule((("G", "sum of squared gradients"),), adagrad, at_theta)
 ADADELTA = Rule((("E[g²]", "running mean of g²"), ("E[Δ²]", "running mean of Δ²")), adadelta, at_theta)
 RMSPROP = Rule((("E[g²]", "running mean of g²"),), rmsprop, at_theta)
