@@ -18,6 +18,7 @@ from surfaces import Surface
 
 from .kernel import Batches, integrate, run_table
 from .registry import ALL_OPTIMIZERS, HYPERPARAMETERS, OPTIMIZERS, check_optimizer_ids, resolve_settings
+from .schedules import Schedule, parse as parse_schedule
 from .stochastic import N_SAMPLES, batch_noise, epoch_orders, sample_tilts
 
 MAX_STEPS = 100_000
@@ -61,10 +62,21 @@ class RolloutResult:
     # clock "examples": (n, steps + 1), the steps optimizer i has taken after j examples (with
     # clock "steps" it is simply j); its states (record_states) are indexed by its own steps
     steps_taken: np.ndarray | None = None
+    # the learning-rate schedule (schedules.py) as its dict, {"kind": "constant"} without one;
+    # cosine's T_max and the warm-up's length are explicit here (resolved for `steps`)
+    schedule: dict = field(default_factory=lambda: {"kind": "constant"})
+    # (steps,): update t of every optimizer used η·lr_factors[t − 1], η its own (settings)
+    # learning rate; on the clock in examples t is the optimizer's own step. None: all ones
+    lr_factors: np.ndarray | None = None
 
     @property
     def final_loss(self) -> np.ndarray:
         return self.losses[:, -1]
+
+    def learning_rates(self, oid: str) -> np.ndarray:
+        """(steps,): the η optimizer `oid` used at each of its updates, η·lr_factors[t − 1]."""
+        lr = self.settings[oid]["lr"]
+        return lr * self.lr_factors if self.lr_factors is not None else np.full(self.steps, lr)
 
     def only(self, ids) -> "RolloutResult":
         """The same race with only the optimizers `ids` (in this race's order): what the race of
@@ -120,6 +132,7 @@ class SweepResult:
     min_loss: np.ndarray  # (n, len(values)), the lowest loss before divergence
     max_loss: np.ndarray  # (n, len(values)), the highest loss before divergence
     settings: dict[str, dict[str, float]] = field(default_factory=dict)
+    schedule: dict = field(default_factory=lambda: {"kind": "constant"})  # as RolloutResult's
 
 
 # -- argument checks -----------------------------------------------------------------------------
@@ -279,16 +292,34 @@ class _Race:
     seed: int
     record_states: bool
     clock: str
+    schedule: Schedule | None = None  # resolved for `steps`
+    lr_factors: np.ndarray | None = None
 
 
 def _checked_race(surface, start=None, steps=500, settings=None, optimizers=None, noise=0.0, batch_size=16,
-                  seed=0, record_states=False, clock="steps") -> _Race:
+                  seed=0, record_states=False, clock="steps", schedule=None) -> _Race:
     start, steps, noise, batch_size, seed = _check_common(surface, start, steps, noise, batch_size, seed)
     if clock not in CLOCKS:
         raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {str(clock)[:40]!r}")
     ids = check_optimizer_ids(optimizers)
+    schedule, factors = _checked_schedule(schedule, steps)
     return _Race(surface, start, steps, ids, resolve_settings(settings, ids), noise, batch_size, seed,
-                 bool(record_states), clock)
+                 bool(record_states), clock, schedule, factors)
+
+
+def _checked_schedule(schedule, steps: int):
+    """The schedule (None, a Schedule, its dict or text: schedules.parse) resolved for `steps`,
+    and its factors (None without a schedule)."""
+    schedule = parse_schedule(schedule)
+    if schedule is None:
+        return None, None
+    factors = schedule.factors(steps)
+    factors.flags.writeable = False
+    return schedule.resolved(steps), factors
+
+
+def _schedule_dict(schedule: Schedule | None) -> dict:
+    return {"kind": "constant"} if schedule is None else schedule.to_dict()
 
 
 def _race_result(race: _Race, out: np.ndarray, losses: np.ndarray, trace: dict | None,
@@ -310,6 +341,7 @@ def _race_result(race: _Race, out: np.ndarray, losses: np.ndarray, trace: dict |
         race.seed, paths, losses, outcome.diverged_at, outcome.arrived_at, outcome.settled_at,
         {k: v.transpose(2, 0, 1).copy() for k, v in trace.items()} if trace is not None else None,
         rejected, race.clock, examples_per_epoch(race.surface), steps_taken,
+        _schedule_dict(race.schedule), race.lr_factors,
     )
 
 
@@ -325,6 +357,7 @@ def rollout(
     seed: int = 0,
     record_states: bool = False,
     clock: str = "steps",
+    schedule=None,
 ) -> RolloutResult:
     """Race the optimizers from `start` (default: the surface's) for `steps` steps.
 
@@ -338,8 +371,14 @@ def rollout(
     per N examples, SGD one per example, the mini-batch ones one per batch of B), and row j of
     the result is where each stands after j examples (`steps_taken` says after how many steps).
 
+    `schedule` changes every optimizer's η from step to step (schedules.py: a Schedule, its dict
+    or its text; None keeps η constant): update t uses η·factor[t − 1], t counting the
+    optimizer's own steps (on the clock in examples too). A constant schedule gives the paths of
+    none, bit for bit.
+
     The same arguments give the same paths, bit for bit."""
-    race = _checked_race(surface, start, steps, settings, optimizers, noise, batch_size, seed, record_states, clock)
+    race = _checked_race(surface, start, steps, settings, optimizers, noise, batch_size, seed, record_states, clock,
+                         schedule)
     runs = _runs([(oid, race.settings[oid]) for oid in race.ids])
     n = examples_per_epoch(race.surface)
     sizes = _batch_sizes(race.ids, 1, race.batch_size, n)
@@ -349,7 +388,8 @@ def rollout(
     table = _noise_table(race.ids, 1, longest, race.noise, race.batch_size, race.seed)
     trace = {} if race.record_states else None
     out, losses = integrate(race.surface, race.start, longest, run_table(runs), table, trace,
-                            batches=_batches(race.surface, sizes, run_steps, race.seed), run_steps=run_steps)
+                            batches=_batches(race.surface, sizes, run_steps, race.seed), run_steps=run_steps,
+                            lr_factors=race.lr_factors)
     if steps_taken is not None:
         out, losses = _expand(out, losses, steps_taken)
     return _race_result(race, out, losses, trace, steps_taken)
@@ -382,12 +422,15 @@ def sweep(
     noise: float = 0.0,
     batch_size: int = 16,
     seed: int = 0,
+    schedule=None,
 ) -> SweepResult:
     """Race every optimizer once per value of hyperparameter `param`, all in one loop.
 
     `optimizers=None` takes every optimizer that has `param`; `settings` fixes the others. Every
-    run sees the same batches, so columns differ only by the value swept."""
+    run sees the same batches, so columns differ only by the value swept. `schedule` as in
+    `rollout`: sweeping "lr" sweeps the η the schedule multiplies."""
     start, steps, noise, batch_size, seed = _check_common(surface, start, steps, noise, batch_size, seed)
+    schedule, factors = _checked_schedule(schedule, steps)
     if param not in HYPERPARAMETERS:
         raise ValueError(f"unknown hyperparameter {param!r}; choose from: {', '.join(HYPERPARAMETERS)}")
     if values is None:
@@ -419,7 +462,8 @@ def sweep(
     sizes = _batch_sizes(ids, V, batch_size, examples_per_epoch(surface))
     run_steps = np.full(len(runs), steps)
     out, losses = integrate(surface, start, steps, run_table(_runs(runs)), table,
-                            batches=_batches(surface, sizes, run_steps, seed), run_steps=run_steps)
+                            batches=_batches(surface, sizes, run_steps, seed), run_steps=run_steps,
+                            lr_factors=factors)
     outcome = _settle(surface, out, losses)
     final_loss = outcome.losses[outcome.last_valid, np.arange(len(runs))]
     valid = np.arange(steps + 1)[:, None] <= outcome.last_valid
@@ -430,4 +474,5 @@ def sweep(
         surface.id, ids, param, values, start, steps, final_loss.reshape(shape),
         outcome.diverged_at.reshape(shape), outcome.arrived_at.reshape(shape),
         outcome.settled_at.reshape(shape), min_loss.reshape(shape), max_loss.reshape(shape), resolved,
+        _schedule_dict(schedule),
     )

@@ -79,7 +79,7 @@ def _no_batch_gradient(w, b, examples, orders, batch, step):
 # model's functions, so they are inlined); nogil: requests race in threads at once.
 @compiled(cache=False, nogil=True)
 def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, batches, kinds, hps, start,
-          run_steps, noise, state, out, losses, trace_g, trace_s):
+          run_steps, noise, lr_factors, state, out, losses, trace_g, trace_s):
     """Run by run, step by step, each run's state in registers; every array is run-major (run
     k's steps are contiguous), so a run touches consecutive memory. state[k] is scratch for
     run k's final state (quantity j on coordinate i at [2j + i]).
@@ -87,11 +87,14 @@ def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, bat
     On a surface, the loss and gradient are `loss`, `grad_x`, `grad_y` (plus `noise[k, i]`); on
     a data surface (`examples` not empty) they are the mean over the examples (`mean_loss`) and
     the mean over the step's batch of `batches[k]` examples (`batch_gradient`). Run k takes
-    `run_steps[k]` steps and then stays where it is."""
+    `run_steps[k]` steps and then stays where it is. With a schedule (`lr_factors` not empty),
+    every run's h0, its η, is multiplied by lr_factors[i] at its own step i (0-based), in the
+    query and the update alike."""
     K = kinds.shape[0]
     data = examples.shape[1] > 0
     noisy = noise.shape[0] > 0
     record = trace_g.shape[0] > 0
+    scheduled = lr_factors.shape[0] > 0
     for k in range(K):
         kind = kinds[k]
         h0, h1, h2, h3, h4 = hps[k, 0], hps[k, 1], hps[k, 2], hps[k, 3], hps[k, 4]
@@ -101,8 +104,9 @@ def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, bat
         losses[k, 0] = mean_loss(x, y, examples) if data else loss(x, y)
         own = run_steps[k]
         for i in range(own):
-            qx = _query(kind, x, ax, bx, cx, h0, h1, h2, h3, h4)
-            qy = _query(kind, y, ay, by, cy, h0, h1, h2, h3, h4)
+            eta = h0 * lr_factors[i] if scheduled else h0
+            qx = _query(kind, x, ax, bx, cx, eta, h1, h2, h3, h4)
+            qy = _query(kind, y, ay, by, cy, eta, h1, h2, h3, h4)
             if data:
                 gx, gy = batch_gradient(qx, qy, examples, orders, batches[k], i)
             else:
@@ -111,8 +115,8 @@ def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, bat
                 gx += noise[k, i, 0]
                 gy += noise[k, i, 1]
             t = i + 1
-            dx, ax, bx, cx = _update(kind, x, gx, ax, bx, cx, h0, h1, h2, h3, h4, t)
-            dy, ay, by, cy = _update(kind, y, gy, ay, by, cy, h0, h1, h2, h3, h4, t)
+            dx, ax, bx, cx = _update(kind, x, gx, ax, bx, cx, eta, h1, h2, h3, h4, t)
+            dy, ay, by, cy = _update(kind, y, gy, ay, by, cy, eta, h1, h2, h3, h4, t)
             x = x - dx
             y = y - dy
             out[k, i + 1, 0], out[k, i + 1, 1] = x, y
@@ -137,6 +141,7 @@ def _unused(a, b):
 # What the loop's surface arguments get on a data surface (it never calls them there).
 _UNUSED_SURFACE = (compiled_function(_unused),) * 3  # what a trace records: the gradient used, then the state after it
 _NOTHING = np.empty((0, 0, 0))
+_NO_SCHEDULE = np.empty(0)
 _NO_EXAMPLES = np.empty((2, 0))
 _NO_ORDERS = np.empty((0, 0), dtype=np.int32)
 
@@ -150,7 +155,7 @@ class Batches(NamedTuple):
 
 
 def integrate(surface, start, steps: int, table: RunTable, noise_table=None, trace=None, batches=None,
-              run_steps=None):
+              run_steps=None, lr_factors=None):
     """Iterates of K runs, (steps + 1, 2, K) with [0] the start, and their losses (steps + 1, K);
     both may hold non-finite values where a run blew up (the caller finds them).
 
@@ -160,8 +165,13 @@ def integrate(surface, start, steps: int, table: RunTable, noise_table=None, tra
     §3). `run_steps` (K,) stops run k after its own number of steps (default: all `steps`); it
     then stays put. A dict passed as `trace` receives "grad" (steps, 2, K), the gradient used by
     update t + 1, and "state" (steps, STATE_WIDTH, K), the state after it (quantity j of a rule
-    on coordinate i at row 2j + i)."""
+    on coordinate i at row 2j + i). `lr_factors` (at least `steps` numbers, schedules.py)
+    multiplies every run's η at each of its own steps: ηₜ = η·lr_factors[t − 1]; None keeps η
+    constant (and the loop multiplies nothing)."""
     K = len(table.kinds)
+    factors = _NO_SCHEDULE if lr_factors is None else np.ascontiguousarray(lr_factors, dtype=float)
+    if lr_factors is not None and (factors.ndim != 1 or len(factors) < steps):
+        raise ValueError(f"lr_factors must be one number per step ({steps}), not shape {factors.shape}")
     own = np.full(K, steps, dtype=np.int64) if run_steps is None else np.asarray(run_steps, dtype=np.int64)
     begin = np.ascontiguousarray(np.broadcast_to(np.asarray(start, dtype=float), (K, 2)))
     out = np.empty((K, steps + 1, 2))  # run-major inside the loop, step-major outside
@@ -180,7 +190,7 @@ def integrate(surface, start, steps: int, table: RunTable, noise_table=None, tra
     # a surface numba could not compile (Surface.scalar_functions says why) runs uncompiled
     compiled = HAVE_NUMBA and all(hasattr(fn, "address") for fn in functions)
     loop = _loop if compiled else plain(_loop)
-    loop(*functions, *model, *data, table.kinds, table.hyperparameters, begin, own, noise,
+    loop(*functions, *model, *data, table.kinds, table.hyperparameters, begin, own, noise, factors,
          np.zeros((K, STATE_WIDTH)), out, losses, *traced)
     if trace is not None:
         trace.update(grad=traced[0].transpose(1, 2, 0), state=traced[1].transpose(1, 2, 0))

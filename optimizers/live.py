@@ -1,7 +1,7 @@
 """Live numbers: what each optimizer computed at one update, named as in its rule.
 
 For update k (θ_(k−1) → θ_k) of a race run with `record_states=True`: the gradient g it used,
-its state after the update (velocity, accumulated squares, moments) and the effective learning
+its state after the update (momentum buffer, accumulated squares, moments) and the effective learning
 rate per coordinate, −Δθ/g: the step it actually took per unit of gradient.
 """
 
@@ -24,6 +24,11 @@ def _position_after(result: RolloutResult, i: int, update: int) -> np.ndarray:
     if result.steps_taken is None:
         return result.paths[i, update]
     return result.paths[i, int(np.searchsorted(result.steps_taken[i], update))]
+
+
+def _lr_of(result: RolloutResult, lr: float, update: int) -> float:
+    """The η that update `update` (from 1) used: η times its schedule's factor."""
+    return lr * float(result.lr_factors[update - 1]) if result.lr_factors is not None else lr
 
 
 def live_numbers(result: RolloutResult, step: int) -> dict:
@@ -54,9 +59,10 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
                 {"symbol": "m̂", "label": "corrected m", "value": _pair(m / (1 - hp["beta1"] ** ki))},
                 {"symbol": "v̂", "label": "corrected v", "value": _pair(v / (1 - hp["beta2"] ** ki))},
             ]
-        if oid == "nag":
-            quantities.append({"symbol": "θ − γv", "label": "look-ahead point",
-                               "value": _pair(_position_after(result, i, ki) - hp["gamma"] * state[0:2])})
+        if oid == "nag":  # where update ki + 1 takes its gradient: θ − γ·η·b with this update's η
+            # (the rule's second slot), torch's iterate
+            quantities.append({"symbol": "θ − γηb", "label": "look-ahead point",
+                               "value": _pair(_position_after(result, i, ki) - hp["gamma"] * (state[2:4] * state[0:2]))})
         rows.append({
             "id": oid,
             "update": int(ki),
@@ -64,6 +70,7 @@ def live_numbers(result: RolloutResult, step: int) -> dict:
             "grad": _pair(g),
             "step": _pair(moved),
             "effective_lr": _pair(effective),
+            "lr": _lr_of(result, hp["lr"], ki),  # the η this update used (its schedule's ηₜ)
             "state": quantities,
         })
     return {"update": k, "rows": rows}

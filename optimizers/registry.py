@@ -83,7 +83,8 @@ class OptimizerSpec:
 
 
 _PLAIN = r"\theta \leftarrow \theta - \eta\, g"
-_MOMENTUM = r"v \leftarrow \gamma v + \eta\, g \\ \theta \leftarrow \theta - v"
+# the velocity in gradient units, as torch keeps it (its momentum buffer b; v = η·b)
+_MOMENTUM = r"b \leftarrow \gamma b + g \\ \theta \leftarrow \theta - \eta\, b"
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     o.id: o
@@ -113,7 +114,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         ),
         OptimizerSpec(
             "nag", "Nesterov (NAG)", rules.NESTEROV, "batch", {"lr": 0.01, "gamma": 0.9},
-            r"g = \nabla f(\theta - \gamma v) \\ " + _MOMENTUM,
+            r"g = \nabla f(\theta - \gamma \eta\, b) \\ " + _MOMENTUM,
             "Momentum that looks before it leaps: the gradient taken at the look-ahead point "
             "brakes earlier, so it overshoots less than plain momentum.",
         ),

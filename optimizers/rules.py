@@ -47,19 +47,41 @@ def plain(theta, g, a, b, c, lr, h1, h2, h3, h4, t):
 
 
 @compiled("UPDATE")
-def momentum(theta, g, v, b, c, lr, gamma, h2, h3, h4, t):
-    """v ← γ·v + η·g ;  θ ← θ − v
+def momentum(theta, g, b, b2, c, lr, gamma, h2, h3, h4, t):
+    """b ← γ·b + g ;  θ ← θ − η·b
 
-    The same iterates as torch.optim.SGD(momentum=γ, dampening=0), whose buffer is v/η."""
-    v = gamma * v + lr * g
-    return v, v, b, c
+    torch.optim.SGD(momentum=γ, dampening=0), whose momentum buffer is b: the velocity kept in
+    gradient units, so that a learning rate that changes from step to step (a schedule, ηₜ)
+    scales the whole step it is used in, as torch scales it. With a constant η these are the
+    iterates of SPEC §2's v ← γ·v + η·g ; θ ← θ − v, with v = η·b."""
+    b = gamma * b + g
+    return lr * b, b, b2, c
 
 
 @compiled("QUERY")
-def look_ahead(theta, v, b, c, lr, gamma, h2, h3, h4):
-    """g = ∇f(θ − γ·v): Nesterov's look-ahead point; then momentum's update. The look-ahead
-    point is exactly the iterate of torch.optim.SGD(momentum=γ, nesterov=True)."""
-    return theta - gamma * v
+def look_ahead(theta, b, last_lr, c, lr, gamma, h2, h3, h4):
+    """g = ∇f(θ − γ·ηₜ₋₁·b): Nesterov's look-ahead point (see `nesterov`)."""
+    return theta - gamma * (last_lr * b)
+
+
+@compiled("UPDATE")
+def nesterov(theta, g, b, last_lr, c, lr, gamma, h2, h3, h4, t):
+    """q = θ − γ·ηₜ₋₁·b ;  g = ∇f(q) ;  b ← γ·b + g ;  θ ← q − ηₜ·g
+
+    The look-ahead point q is exactly the iterate of torch.optim.SGD(momentum=γ, nesterov=True)
+    (whose step is φ ← φ − ηₜ·(g + γ·b) with the new b), with a constant η or a schedule: θ is
+    torch's iterate plus the momentum part γ·ηₜ·b of the step just taken, and the look-ahead
+    takes that part off again with the η it was made with, ηₜ₋₁, which the rule keeps in its
+    second state slot (b starts at zero, so the first look-ahead is θ itself). θ is the gradient
+    step from the look-ahead point (Sutskever's two phases: a momentum jump, then the gradient
+    step where it lands).
+
+    With a constant η it is Momentum's iterate sequence, θ ← θ − η·b with b ← γ·b + g(q): SPEC
+    §2's v ← γ·v + η·g ; θ ← θ − v with the gradient at θ − γ·v, v = η·b. With a schedule the
+    jump uses the previous η and the gradient step the current one."""
+    delta = gamma * (last_lr * b) + lr * g
+    b = gamma * b + g
+    return delta, b, lr, c
 
 
 @compiled("UPDATE")
@@ -104,10 +126,10 @@ def adam(theta, g, m, v, c, lr, beta1, beta2, eps, h4, t):
     return lr * m_hat / (math.sqrt(v_hat) + eps), m, v, c
 
 
-_VELOCITY = (("v", "velocity"),)
+_VELOCITY = (("b", "momentum buffer (velocity in gradient units: v = η·b)"),)
 PLAIN = Rule((), plain, at_theta)
 MOMENTUM = Rule(_VELOCITY, momentum, at_theta)
-NESTEROV = Rule(_VELOCITY, momentum, look_ahead)
+NESTEROV = Rule(_VELOCITY, nesterov, look_ahead)  # its second slot, ηₜ₋₁, is not shown
 ADAGRAD = Rule((("G", "sum of squared gradients"),), adagrad, at_theta)
 ADADELTA = Rule((("E[g²]", "running mean of g²"), ("E[Δ²]", "running mean of Δ²")), adadelta, at_theta)
 RMSPROP = Rule((("E[g²]", "running mean of g²"),), rmsprop, at_theta)

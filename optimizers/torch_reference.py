@@ -10,7 +10,7 @@ from typing import Mapping
 def torch_optimizer(oid: str, param, hp: Mapping[str, float]):
     """A torch.optim optimizer over the tensor `param` that runs optimizer `oid` with the
     hyperparameters `hp` (every key of its defaults). For Nesterov, torch's parameter is the
-    look-ahead point θ − γv of SPEC §2."""
+    look-ahead point θ − γv of SPEC §2 (v = η·b, b the rule's momentum buffer)."""
     import torch
 
     adam_like = dict(lr=hp.get("lr"), betas=(hp.get("beta1"), hp.get("beta2")), eps=hp.get("eps"))
@@ -32,3 +32,27 @@ def torch_optimizer(oid: str, param, hp: Mapping[str, float]):
     if oid not in makers:
         raise ValueError(f"no torch.optim counterpart for {oid!r}")
     return makers[oid]()
+
+
+def torch_scheduler(schedule, optimizer, steps: int):
+    """The torch.optim.lr_scheduler that steps `optimizer`'s lr as `schedule` (schedules.py)
+    does over a race of `steps` steps, to be stepped after every optimizer step; None for a
+    constant schedule (or None). cosine's eta_min is min_factor times the optimizer's lr."""
+    from torch.optim import lr_scheduler as L
+
+    from .schedules import parse
+
+    s = parse(schedule)
+    if s is None or s.kind == "constant":
+        return None
+    s = s.resolved(steps)
+    lr = optimizer.param_groups[0]["lr"]
+    if s.kind == "step":
+        return L.StepLR(optimizer, step_size=s.step_size, gamma=s.gamma)
+    if s.kind == "exponential":
+        return L.ExponentialLR(optimizer, gamma=s.gamma)
+    if s.kind == "cosine":
+        return L.CosineAnnealingLR(optimizer, T_max=s.T_max, eta_min=s.min_factor * lr)
+    warmup = L.LinearLR(optimizer, start_factor=s.start_factor, end_factor=1.0, total_iters=s.warmup)
+    cosine = L.CosineAnnealingLR(optimizer, T_max=steps - s.warmup, eta_min=s.min_factor * lr)
+    return L.SequentialLR(optimizer, [warmup, cosine], milestones=[s.warmup])

@@ -235,9 +235,9 @@ def test_every_optimizer_equals_torch_fed_the_same_batches(torch64, sid, lr, bat
     assert list(r.diverged_at) == [-1] * len(IDS)
     for i, oid in enumerate(r.names):
         ours = r.paths[i]
-        if oid == "nag":  # torch keeps the look-ahead point θ − γv
+        if oid == "nag":  # torch keeps the look-ahead point θ − γv, v = η·b (b: the rule's state)
             ours = ours.copy()
-            ours[1:] -= r.settings[oid]["gamma"] * r.states["state"][i, :, 0:2]
+            ours[1:] -= r.settings[oid]["gamma"] * (r.settings[oid]["lr"] * r.states["state"][i, :, 0:2])
         kind = OPTIMIZERS[oid].gradient
         own_size = {"full": s.n_examples, "sample": 1, "batch": size}[kind]
         theirs = torch_path(s, oid, r.settings[oid], steps, own_size, SEED)

@@ -23,9 +23,15 @@ def test_recording_states_changes_nothing_else():
 def test_states_match_hand_values_on_the_bowl():
     r = rollout(get_surface("bowl"), start=(1.0, 0.0), steps=3, settings=SETTINGS, record_states=True)
     rows = {row["id"]: row for row in live_numbers(r, 2)["rows"]}
-    # momentum: v1 = 0.2, θ1 = 0.8, g2 = 1.6, v2 = 0.9·0.2 + 0.1·1.6 = 0.34
+    # momentum keeps torch's buffer b = v/η: b1 = 2, θ1 = 0.8, g2 = 1.6, b2 = 0.9·2 + 1.6 = 3.4
+    # (v2 = η·b2 = 0.34); both updates used η = 0.1
     assert rows["momentum"]["grad"][0] == pytest.approx(1.6)
-    assert rows["momentum"]["state"][0]["value"][0] == pytest.approx(0.34)
+    assert rows["momentum"]["state"][0]["symbol"] == "b"
+    assert rows["momentum"]["state"][0]["value"][0] == pytest.approx(3.4)
+    assert rows["momentum"]["lr"] == 0.1
+    # Nesterov's next look-ahead θ2 − γ·η·b2 (q0 = 1, b1 = 2, θ1 = 0.8; q1 = 0.62, b2 = 3.04, θ2 = 0.496)
+    nag = {q["symbol"]: q["value"][0] for q in rows["nag"]["state"]}
+    assert nag["b"] == pytest.approx(3.04) and nag["θ − γηb"] == pytest.approx(0.496 - 0.9 * 0.304)
     # Adam after two updates: m = 0.36, v = 0.007236, m̂ = 0.36/0.19, v̂ = 0.007236/0.001999
     adam = {q["symbol"]: q["value"][0] for q in rows["adam"]["state"]}
     assert adam["m"] == pytest.approx(0.36) and adam["v"] == pytest.approx(0.007236)

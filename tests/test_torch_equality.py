@@ -50,9 +50,9 @@ def test_every_optimizer_equals_torch_optim(sid, eps):
     assert r.names == list(ALL_OPTIMIZERS)
     for i, oid in enumerate(r.names):
         ours = r.paths[i]
-        if oid == "nag":  # torch keeps the look-ahead point: θ − γv
+        if oid == "nag":  # torch keeps the look-ahead point: θ − γv, v = η·b (b: the rule's state)
             ours = ours.copy()
-            ours[1:] -= r.settings[oid]["gamma"] * r.states["state"][i, :, 0:2]
+            ours[1:] -= r.settings[oid]["gamma"] * (r.settings[oid]["lr"] * r.states["state"][i, :, 0:2])
         theirs = torch_path(surface, oid, r.settings[oid], 60)
         # a run that diverged at step k is frozen from there on (SPEC §4); torch's goes on
         # (Momentum on Beale at its η does): compare the steps before k
