@@ -13,6 +13,7 @@ import argparse
 from dash import Dash
 
 from webapp.callbacks import register_callbacks
+from webapp.lab import register_lab_callbacks
 from webapp.guard import install_request_guard
 from webapp.layout import build_layout
 from webapp.race import start_warm_up
@@ -39,6 +40,7 @@ def create_app() -> Dash:
     app.server.config.update(COMPRESS_BR_LEVEL=1, COMPRESS_LEVEL=1)
     install_request_guard(app)
     register_callbacks(app)
+    register_lab_callbacks(app)
     start_warm_up()  # compiles the engine for every built-in surface while the server starts
     app.server.wsgi_app = server_timing(app.server.wsgi_app)  # Server-Timing: app ms, CPU ms, worker pid
     return app

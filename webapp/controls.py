@@ -513,6 +513,7 @@ PARTS: dict[str, Part] = {
         Part("loss", "Loss chart", "part-loss", (), lockable=False),
         Part("share", "Link and export buttons", "share", (), lockable=False),
         Part("explorer", "Learning-rate explorer", "explorer", (("btn-tune", "disabled"),)),
+        Part("lab", "Learning-rate lab", "lab", (("lab-panel", "disabled"),)),
         Part("equations", "Update rules", "equations", (), lockable=False),
     )
 }
@@ -528,6 +529,7 @@ DEFAULT_EXAMPLES = ("linear", "x,y\n1.4,0.2\n1.5,0.2\n1.5,0.2\n1.6,0.2\n1.7,0.5\
                     "4.4,1.4\n5.1,1.9\n4.4,1.3\n6,2.5\n6.6,2.1\n5.6,2.4\n5.1,1.8\n5.9,2.3\n")
 VIEWS = {"grid": "Side by side", "overlay": "Overlay", "3d": "3-D"}
 CLOCK_LABELS = {"steps": "Per step", "examples": "Per example processed"}
+LAB_PANELS = {"range": "Range test", "map": "Momentum map", "sharpness": "Sharpness"}
 
 
 def _surface_ids() -> tuple[str, ...]:
@@ -566,6 +568,8 @@ PRESENT = Flag("present", "present", "value", False, key="present",
                label="Presenter view: large type, the lesson on screen")
 VIEW = Choice("view", "view", "value", False, options_of=lambda: tuple(VIEWS), default="grid", key="view",
               noun="view")
+LAB = Choice("lab", "lab-panel", "value", False, options_of=lambda: tuple(LAB_PANELS), default="range", key="lab",
+             noun="lab panel")
 SCENARIO = Choice("scenario", "scenario", "value", False, options_of=_scenario_ids, default=None, key="scenario",
                   noun="lesson")
 
@@ -573,7 +577,7 @@ SCENARIO = Choice("scenario", "scenario", "value", False, options_of=_scenario_i
 # the learning rate's default are the surface's; the extras before the overrides they allow).
 CONTROLS: dict[str, Control] = {
     c.id: c
-    for c in (SURFACE, FORMULA, EXAMPLES, START, *SLIDERS.values(), CLOCK, EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, SCENARIO,
+    for c in (SURFACE, FORMULA, EXAMPLES, START, *SLIDERS.values(), CLOCK, EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, LAB, SCENARIO,
               HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)
 }
 RACE_CONTROLS = tuple(c for c in CONTROLS.values() if c.race)

@@ -14,6 +14,7 @@ from surfaces.examples_csv import MAX_ROWS
 from .controls import (CLOCK, CLOCK_LABELS, CUSTOM, EXAMPLES, UPLOAD, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PARTS,
                        PLAYBACK_BUTTONS, PREDICT, PRESENT, SEED, SLIDERS, SPEEDS, START, VIEWS, browser_meta)
 from .explorer import BAND_COLORS, BANDS
+from .lab import lab_section
 from .state import KEEPS_OWN
 from .scenarios import SCENARIOS
 from .theme import OPTIMIZER_COLORS
@@ -429,6 +430,7 @@ def build_layout() -> html.Div:
                 ],
             ),
             _explorer(),
+            lab_section(),
             _equations(),
             dcc.Location(id="url", refresh=False),
             dcc.Store(id="link"),

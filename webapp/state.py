@@ -26,7 +26,7 @@ from surfaces.examples_csv import read_examples
 from surfaces.formula import normalise_formula
 
 from . import examples_store
-from .controls import (CLOCK, CONTROLS, CUSTOM, DEFAULT_EXAMPLES, DEFAULT_FORMULA, DEFAULT_SURFACE, EXAMPLES,
+from .controls import (CLOCK, CONTROLS, LAB, CUSTOM, DEFAULT_EXAMPLES, DEFAULT_FORMULA, DEFAULT_SURFACE, EXAMPLES,
                        EXTRAS_CHOICE, FORMULA, HIDDEN_PARTS, HYPERPARAMETER_SLIDERS, LOCKED_PARTS, MISSING, OVERRIDES,
                        PREDICT, PRESENT, SCENARIO, SEED, SLIDERS, START, SURFACE, UPLOAD, VIEW, VIEWS, VISIBLE,
                        Problems)
@@ -134,6 +134,7 @@ class RaceState:
     present: bool = False
     examples: tuple[str, str] = DEFAULT_EXAMPLES  # (model, checked CSV) when surface is UPLOAD
     clock: str = "steps"  # or "examples": the race is fair in work done (optimizers.rollout)
+    lab: str = "range"  # the learning-rate lab's panel on screen (webapp/lab.py)
 
     @property
     def surface_model(self) -> Surface:
@@ -158,7 +159,7 @@ class RaceState:
             surface=self.surface, formula=self.formula or DEFAULT_FORMULA, start=list(self.start or surface.start),
             examples=examples_store.store_value(*self.examples), clock=self.clock,
             extras=list(self.extras), overrides={oid: dict(hp) for oid, hp in self.overrides.items()},
-            seed=self.seed, visible=[o for o in OPTIMIZERS if o not in self.hidden], view=self.view,
+            seed=self.seed, visible=[o for o in OPTIMIZERS if o not in self.hidden], view=self.view, lab=self.lab,
             scenario=self.scenario, hidden_parts=list(self.hidden_parts), locked_parts=list(self.locked_parts),
             predict=[PREDICT.key] if self.predict else [], present=[PRESENT.key] if self.present else [],
         )
@@ -209,6 +210,7 @@ def parse(raw: Mapping[str, Any], problems: Problems | None = None) -> tuple[Rac
         overrides=OVERRIDES.check(raw.get("overrides"), problems, {*OPTIMIZERS, *extras}),
         hidden=tuple(o for o in OPTIMIZERS if o not in VISIBLE.check(raw.get("visible"), problems)),
         view=VIEW.check(raw.get("view"), problems),
+        lab=LAB.check(raw.get("lab"), problems),
         scenario=SCENARIO.check(raw.get("scenario"), problems),
         seed=SEED.check(raw.get("seed"), problems),
         formula=formula,
@@ -238,7 +240,7 @@ def encode(state: RaceState) -> str:
     values = {
         "surface": state.surface, "formula": state.formula or DEFAULT_FORMULA, "start": state.start,
         "examples": state.examples, "clock": state.clock, **state.values, "extras": state.extras, "overrides": state.overrides, "seed": state.seed,
-        "visible": tuple(o for o in OPTIMIZERS if o not in state.hidden), "view": state.view,
+        "visible": tuple(o for o in OPTIMIZERS if o not in state.hidden), "view": state.view, "lab": state.lab,
         "scenario": state.scenario, "hidden_parts": state.hidden_parts, "locked_parts": state.locked_parts,
         "predict": state.predict, "present": state.present,
     }
