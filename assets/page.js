@@ -19,7 +19,7 @@
   //   operated, so they leave the Tab order (the menu still opens with a right click).
   const GROUP_LABELS = { view: "view-label", visible: "visible-label", extras: "extras-label",
                          clock: "clock-label", "data-model": "data-model-label" };
-  const MENU_LABELS = { surface: "surface-label", scenario: "scenario-label" };
+  const MENU_LABELS = { surface: "surface-label", scenario: "scenario-label", "schedule-kind": "schedule-label" };
 
   function setAttr(el, name, value) {
     if (el.getAttribute(name) !== value) el.setAttribute(name, value);

@@ -1253,8 +1253,32 @@
     if (!(lo < hi)) lo = hi / 10;
     const top = Math.ceil(Math.log10(hi) + 0.05);
     const bottom = Math.max(Math.floor(Math.log10(lo)), top - 16, Math.floor(Math.log10(R.threshold)) - 1);
+    // what the Hessian's eigenvalues predict for GD and Momentum on a quadratic (dotted), and
+    // where a schedule halved or doubled η (dashed lines)
+    const predicted = [];
+    Object.entries(R.raw.predicted || {}).forEach(([id, p]) => {
+      const i = R.ids.indexOf(id);
+      if (i < 0 || (showing && !showing.has(id))) return;
+      const gaps = decodeFloat32(p.gaps);
+      const x = [];
+      const y = [];
+      for (let k = 0; k < gaps.length; k += Math.max(1, Math.floor(gaps.length / 400))) {
+        if (gaps[k] > 0) {
+          x.push(k);
+          y.push(gaps[k]);
+        }
+      }
+      predicted.push({ x: x, y: y, type: "scatter", mode: "lines", hoverinfo: "skip", name: "predicted " + id,
+                       line: { dash: "dot", width: 1.5, color: R.colors[i] } });
+    });
+    const marks = R.raw.lr_marks || [];
+    const markShapes = marks.map(([t]) => ({ type: "line", x0: t, x1: t, yref: "paper", y0: 0, y1: 1,
+                                             line: { dash: "dash", width: 1, color: "#5b4a8a" } }));
+    const markNotes = marks.map(([t, f]) => ({ text: "η×" + fmt(f), x: t, xanchor: "left", yref: "paper", y: 1,
+                                               yanchor: "top", showarrow: false,
+                                               font: { size: textSize(9.5), color: "#5b4a8a" } }));
     return {
-      data: [{ x: [], y: [], type: "scatter", hoverinfo: "skip" }],
+      data: [{ x: [], y: [], type: "scatter", hoverinfo: "skip" }].concat(predicted),
       layout: {
         margin: { l: 52, r: 10, t: 10, b: 36 },
         showlegend: false,
@@ -1287,7 +1311,7 @@
             y1: R.threshold,
             line: { dash: "dot", width: 1, color: "#1d5e2c" },
           },
-        ],
+        ].concat(markShapes),
         annotations: [
           {
             text: "arrival",
@@ -1299,7 +1323,7 @@
             showarrow: false,
             font: { size: textSize(10), color: "#1d5e2c" },
           },
-        ],
+        ].concat(markNotes),
       },
     };
   }

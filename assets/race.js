@@ -396,6 +396,19 @@
         });
         return out;
       },
+      schedule: function (kind, values, ids) {
+        // the chosen kind and its filled-in parameters (an empty box: the default); only the
+        // chosen kind's inputs are shown
+        const out = { kind: kind || "constant" };
+        (Array.isArray(ids) ? ids : []).forEach((id, j) => {
+          const v = Array.isArray(values) ? values[j] : null;
+          if (id && id.kind === out.kind && v !== null && v !== undefined && v !== "") out[id.key] = v;
+        });
+        document.querySelectorAll(".schedule-fields").forEach((el) => {
+          el.hidden = el.id !== "schedule-fields-" + out.kind;
+        });
+        return out;
+      },
       reseed: function (clicks, seed) {
         // a new noise draw: the next seed (the seed is state, in the link, not a click count)
         const next = (Number.isInteger(seed) ? seed : 0) + 1;

@@ -25,12 +25,12 @@ from surfaces.examples_csv import decode_upload
 
 from . import examples_store
 from . import state as link
-from .controls import (CONTROLS, CUSTOM, EXAMPLES, UPLOAD, canonical_examples, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
+from .controls import (CONTROLS, CUSTOM, SCHEDULE, EXAMPLES, UPLOAD, canonical_examples, DEFAULT_SURFACE, EXPORT_VIEWS, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PAGE_CONTROLS,
                        PARTS, PREDICT, PRESENT, RACE_CONTROLS, SCENARIO, SLIDERS, SURFACE, Problems, inputs, number,
                        states)
 from .explorer import best_learning_rates, explorer_figure, explorer_notes
 from .export import race_csv, race_html, race_json
-from .layout import lesson_panel
+from .layout import SCHEDULE_PARAM, lesson_panel
 from .payload import race_payload, surface_payload
 from .race import lr_sweep, race_result, race_with_states
 from .scenarios import SCENARIOS
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # which is what the race reads.
 OVERRIDE = {"type": "override", "opt": ALL, "hp": ALL}
 OVERRIDE_LR = {"type": "override", "opt": ALL, "hp": "lr"}
+SCHEDULE_INPUT = {"type": SCHEDULE_PARAM, "kind": ALL, "key": ALL}
 
 
 def _messages(problems: list[str]):
@@ -165,10 +166,15 @@ def _controls_from(state: link.RaceState) -> dict:
     follows the per-optimizer inputs), Tune's record (cleared: the state's overrides are the
     user's now) and the lesson panel."""
     raw = state.controls()
-    out = {cid: raw[cid] for cid in CONTROLS if cid != OVERRIDES.id}
+    out = {cid: raw[cid] for cid in CONTROLS if cid not in (OVERRIDES.id, SCHEDULE.id)}
     out["override_inputs"] = [
         state.overrides.get(i.get("opt"), {}).get(i.get("hp")) if isinstance(i, dict) else None
         for i in _wildcard_ids("override_inputs")
+    ]
+    out["schedule_kind"] = state.schedule.get("kind", "constant")
+    out["schedule_inputs"] = [
+        state.schedule.get(i.get("key")) if isinstance(i, dict) and i.get("kind") == state.schedule.get("kind") else None
+        for i in _wildcard_ids("schedule_inputs")
     ]
     scenario = SCENARIOS.get(state.scenario)
     out.update(tuned=None, lesson=lesson_panel(scenario) if scenario else "")
@@ -323,9 +329,11 @@ def register_callbacks(app) -> None:
 
     # A link, a lesson or a new surface sets every control (the overrides store follows the
     # per-optimizer inputs it is gathered from).
-    set_controls = {c.id: Output(c.component, c.prop) for c in CONTROLS.values() if c is not OVERRIDES}
+    # (the overrides and schedule stores follow the inputs they are gathered from)
+    set_controls = {c.id: Output(c.component, c.prop) for c in CONTROLS.values() if c not in (OVERRIDES, SCHEDULE)}
     app.callback(
         output=dict(**set_controls, override_inputs=Output(OVERRIDE, "value"),
+                    schedule_kind=Output("schedule-kind", "value"), schedule_inputs=Output(SCHEDULE_INPUT, "value"),
                     tuned=Output("tuned", "data", allow_duplicate=True), lesson=Output("scenario-text", "children"),
                     teacher_panel=Output("teacher-panel", "hidden"),
                     # apart from the race's messages, which the race that follows rewrites
@@ -341,6 +349,13 @@ def register_callbacks(app) -> None:
         state=states(RACE_CONTROLS),
         prevent_initial_call=True,
     )(on_link)
+    app.clientside_callback(
+        ClientsideFunction("race", "schedule"),
+        Output(SCHEDULE.component, SCHEDULE.prop),
+        Input("schedule-kind", "value"),
+        Input(SCHEDULE_INPUT, "value"),
+        State(SCHEDULE_INPUT, "id"),
+    )
     app.clientside_callback(
         ClientsideFunction("race", "overrides"),
         Output(OVERRIDES.component, OVERRIDES.prop),

@@ -20,6 +20,7 @@ from dash import Input, State
 
 from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from optimizers.engine import CLOCKS
+from optimizers.schedules import SCHEDULES, Schedule
 from surfaces.data import MODELS
 from surfaces.examples_csv import examples_text, read_examples
 
@@ -461,6 +462,68 @@ def canonical_examples(model: str, text: str) -> str:
     return examples_text(x, y, model)
 
 
+@dataclass(frozen=True)
+class ScheduleChoice(Control):
+    """The learning-rate schedule, {"kind": …, parameter: value, …}: the schedule store, which the
+    browser gathers from the kind menu and the chosen kind's inputs (race.schedule); an empty
+    input is the parameter's default. Link: `schedule=step:step_size=100,gamma=0.5`
+    (optimizers.schedules' text form), left out when constant."""
+
+    def check(self, raw: Any, problems: Problems) -> dict:
+        if raw is None or raw == {} or (isinstance(raw, dict) and raw.get("kind") == "constant"):
+            return {"kind": "constant"}
+        if not (isinstance(raw, dict) and isinstance(raw.get("kind"), str) and raw["kind"] in SCHEDULES):
+            problems.append("the learning-rate schedule was not readable; using a constant η")
+            return {"kind": "constant"}
+        kind = raw["kind"]
+        given = {}
+        for parameter in SCHEDULES[kind].parameters:
+            value = raw.get(parameter.key)
+            if value is None or value == "":
+                continue
+            try:
+                given[parameter.key] = parameter.check(value, kind)
+            except ValueError as err:
+                problems.append(f"{err}; using its default")
+        return {"kind": kind, **given}
+
+    def from_link(self, params: dict, problems: Problems):
+        if "schedule" not in params:
+            return MISSING
+        kind, _, rest = params["schedule"].partition(":")
+        raw: dict[str, Any] = {"kind": kind}
+        for item in _id_list(rest, 10):
+            key, _, text = item.partition("=")
+            value = link_number(text)
+            if value is None:
+                problems.append(f"ignored the link's schedule setting {item[:40]!r}")
+                continue
+            raw[key] = value
+        return raw
+
+    def to_link(self, value) -> list[tuple[str, str]]:
+        if value.get("kind", "constant") == "constant":
+            return []
+        items = [f"{k}={link_text(v)}" for k, v in value.items() if k != "kind"]
+        return [("schedule", value["kind"] + (":" + ",".join(items) if items else ""))]
+
+
+def schedule_for(value: dict, steps: int, problems: Problems | None = None) -> Schedule | None:
+    """The engine's Schedule for a checked schedule value and the race's length (None: constant);
+    a combination the race cannot run (a warm-up as long as the race, say) falls back to a
+    constant η with a message."""
+    if value.get("kind", "constant") == "constant":
+        return None
+    try:
+        schedule = Schedule.from_dict(value)
+        schedule.factors(steps)  # the checks that depend on the race's length
+        return schedule
+    except ValueError as err:
+        if problems is not None:
+            problems.append(f"{err}; racing at a constant η")
+        return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Flag(Control):
     """An on/off setting of the page: a checklist of one option, `key` (ticked: on). Link: `key=1`."""
@@ -548,6 +611,7 @@ SURFACE = Choice("surface", "surface", "value", True, options_of=_surface_ids, d
                  key="surface", noun="surface", omit_default=False)
 FORMULA = Text("formula", "formula", "value", True, key="f", limit=1000, default=DEFAULT_FORMULA)
 EXAMPLES = Examples("examples", "examples", "data", True, default=DEFAULT_EXAMPLES)
+SCHEDULE = ScheduleChoice("schedule", "schedule", "data", True)
 CLOCK = Choice("clock", "clock", "value", True, options_of=lambda: CLOCKS, default="steps", key="clock", noun="clock")
 START = Start("start", "start-point", "data", True)
 OVERRIDES = Overrides("overrides", "overrides", "data", True)
@@ -577,7 +641,7 @@ SCENARIO = Choice("scenario", "scenario", "value", False, options_of=_scenario_i
 # the learning rate's default are the surface's; the extras before the overrides they allow).
 CONTROLS: dict[str, Control] = {
     c.id: c
-    for c in (SURFACE, FORMULA, EXAMPLES, START, *SLIDERS.values(), CLOCK, EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, LAB, SCENARIO,
+    for c in (SURFACE, FORMULA, EXAMPLES, START, *SLIDERS.values(), CLOCK, SCHEDULE, EXTRAS_CHOICE, OVERRIDES, SEED, VISIBLE, VIEW, LAB, SCENARIO,
               HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)
 }
 RACE_CONTROLS = tuple(c for c in CONTROLS.values() if c.race)

@@ -10,8 +10,9 @@ from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from surfaces import SURFACES
 from surfaces.data import MODELS
 from surfaces.examples_csv import MAX_ROWS
+from optimizers.schedules import SCHEDULES
 
-from .controls import (CLOCK, CLOCK_LABELS, CUSTOM, EXAMPLES, UPLOAD, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PARTS,
+from .controls import (CLOCK, CLOCK_LABELS, SCHEDULE, CUSTOM, EXAMPLES, UPLOAD, DEFAULT_FORMULA, DEFAULT_SPEED, DEFAULT_SURFACE, HIDDEN_PARTS, LOCKED_PARTS, OVERRIDES, PARTS,
                        PLAYBACK_BUTTONS, PREDICT, PRESENT, SEED, SLIDERS, SPEEDS, START, VIEWS, browser_meta)
 from .explorer import BAND_COLORS, BANDS
 from .lab import lab_section
@@ -125,6 +126,34 @@ def _examples_box() -> html.Section:
     ])
 
 
+SCHEDULE_PARAM = "schedule-param"  # the pattern-matching type of a schedule's parameter inputs
+
+
+def _schedule_field() -> html.Div:
+    """The learning-rate schedule: a menu of kinds and, for the chosen one, its parameters (an
+    empty box is the default); race.schedule gathers them into the schedule store. Under it,
+    ηₜ/η over the race, drawn by assets/schedule.js."""
+    def parameter(kind, p):
+        default = "race's steps" if p.key == "T_max" else "a tenth of the race" if p.key == "warmup" else f"{p.default:g}"
+        return html.Label(className="schedule-param", title=p.description, children=[
+            html.Span(f"{p.label} ({p.text})"),
+            dcc.Input(id={"type": SCHEDULE_PARAM, "kind": kind, "key": p.key}, type="number", debounce=True,
+                      placeholder=default, min=p.low if p.low_inclusive else None,
+                      step=1 if p.integer else "any", className="schedule-input"),
+        ])
+
+    return html.Div(className="schedule-field", children=[
+        html.Span("η schedule", id="schedule-label", className="clock-label"),
+        dcc.Dropdown(id="schedule-kind", className="schedule-menu", clearable=False, searchable=False,
+                     value="constant", options=[{"label": k.label, "value": k.kind} for k in SCHEDULES.values()]),
+        *[html.Div(id=f"schedule-fields-{k.kind}", className="schedule-fields", hidden=True,
+                   children=[html.P(k.description, className="hint"), *[parameter(k.kind, p) for p in k.parameters]])
+          for k in SCHEDULES.values() if k.parameters],
+        html.Canvas(id="schedule-plot", className="schedule-plot", role="img", hidden=True,
+                    **{"aria-label": "The learning rate over the race, as a fraction of η"}),
+    ])
+
+
 def _controls() -> html.Aside:
     # On a phone (assets/style.css, narrow) the settings are a sheet over the bottom of the screen,
     # opened by the top bar's Settings button and closed by Done (assets/page.js).
@@ -163,6 +192,7 @@ def _controls() -> html.Aside:
             ]),
             html.P("Per example: every optimizer gets the same work (examples processed): GD's one step "
                    "costs N examples, SGD's one. The steps slider then counts examples.", className="hint"),
+            _schedule_field(),
             *[_slider(k) for k in ("noise", "batch")],
             html.P(id="data-note", className="hint data-note"),
             html.Button("New noise draw", id="btn-reseed", className="text-button", n_clicks=0,
@@ -441,6 +471,7 @@ def build_layout() -> html.Div:
             dcc.Store(id="live-shown"),
             dcc.Store(id="surface-data"),
             dcc.Store(id="race-data"),
+            dcc.Store(id=SCHEDULE.component, data={"kind": "constant"}),  # gathered by race.schedule
             dcc.Store(id=EXAMPLES.component),  # {"model", "csv"}: the user's checked examples (on_examples)
             dcc.Store(id=START.component),  # [x, y]; a click on the map sets it (race.js)
             dcc.Store(id=OVERRIDES.component),  # {optimizer: {hyperparameter: value}}, gathered from the inputs (race.overrides)

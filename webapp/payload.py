@@ -13,6 +13,7 @@ import numpy as np
 from optimizers import ALL_OPTIMIZERS, RolloutResult
 from optimizers.engine import is_data
 from surfaces import Surface
+from optimizers.momentum_map import predicted_loss, predicted_rate
 from surfaces.data import MODELS
 from surfaces.formula import stop_reason
 
@@ -109,6 +110,47 @@ def surface_payload(surface: Surface) -> dict:
     }
 
 
+MAX_LR_MARKS = 12
+
+
+def lr_marks(factors) -> list[list]:
+    """Where a schedule has changed η a lot, for the loss chart: [row, ηₜ/η] each time η has
+    halved or doubled since the last mark (each drop of a step decay; a cosine's or a warm-up's
+    halvings), at the row from which the new η acts (update t moves row t − 1 to row t)."""
+    if factors is None:
+        return []
+    marks, reference = [], float(factors[0])
+    for t, f in enumerate(factors):
+        if reference > 0 and f > 0 and (f >= 2 * reference or f <= reference / 2):
+            marks.append([t, float(f)])
+            reference = float(f)
+            if len(marks) == MAX_LR_MARKS:
+                break
+    return marks
+
+
+def _predicted(result: RolloutResult, surface: Surface) -> dict:
+    """On a quadratic surface, the loss gap that GD's and Momentum's rates predict from the
+    Hessian's eigenvalues (optimizers.momentum_map.predicted_loss), where it applies: a constant η
+    on the step clock, and for Momentum an exact gradient (σ = 0, not data)."""
+    if not surface.is_quadratic or result.lr_factors is not None or result.clock != "steps":
+        return {}
+    out = {}
+    for oid in ("gd", "momentum"):
+        exact = oid == "gd" or (result.noise == 0 and not is_data(surface))
+        if oid in result.names and exact:
+            hp = result.settings[oid]
+            try:
+                loss = predicted_loss(surface, hp["lr"], hp.get("gamma", 0.0), result.steps, result.start)
+            except ValueError:  # not positive definite: no rate to predict
+                return {}
+            rate = float(predicted_rate(surface, hp["lr"], hp.get("gamma", 0.0)))
+            gaps = np.maximum(loss - surface.f_min, 0.0)
+            if rate < 1 and np.isfinite(gaps).all():
+                out[oid] = {"rate": rate, "gaps": pack_float32(gaps)}
+    return out
+
+
 def race_payload(result: RolloutResult, surface: Surface) -> dict:
     """A race for the browser: ids, names, colours, paths and loss gaps (f − f_min ≥ 0, for the
     log chart) packed as float32, and the arrival/divergence steps."""
@@ -135,4 +177,9 @@ def race_payload(result: RolloutResult, surface: Surface) -> dict:
         "arrived_at": result.arrived_at.tolist(),
         "settled_at": result.settled_at.tolist(),
         "ranking": result.ranking(),
+        # the schedule: ηₜ/η for each update (None: constant), and where it changes a lot
+        "schedule": result.schedule,
+        "lr_factors": pack_float32(result.lr_factors) if result.lr_factors is not None else None,
+        "lr_marks": lr_marks(result.lr_factors) if result.clock == "steps" else [],
+        "predicted": _predicted(result, surface),
     }

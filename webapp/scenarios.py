@@ -55,6 +55,14 @@ def _stability_limits(result, surface) -> bool:
     return True
 
 
+def _constant_eta_keeps_jittering(result, surface) -> bool:
+    constant = rollout(surface, start=result.start, steps=result.steps, settings=result.settings,
+                       optimizers=result.names, noise=result.noise, batch_size=result.batch_size, seed=result.seed)
+    sgd, batch = row(constant, "sgd"), row(constant, "minibatch_sgd")
+    return bool(constant.settled_at[sgd] < 0 and constant.settled_at[batch] < 0
+                and constant.final_loss[sgd] > 1000 * result.final_loss[row(result, "sgd")])
+
+
 def _gd_wins_per_step(result, surface) -> bool:
     per_step = rollout(surface, start=result.start, steps=result.steps, settings=result.settings,
                        optimizers=["gd", "sgd"], batch_size=result.batch_size, seed=result.seed)
@@ -372,6 +380,24 @@ SCENARIOS: dict[str, Scenario] = {
                 on_engine("And AdaGrad's b jitters less than SGD's over the last 300 steps: its step for b "
                           "has shrunk as b's gradients piled up.",
                           lambda r, s: _jitter(r, "adagrad", s, 1) < _jitter(r, "sgd", s, 1), "adagrad", "sgd"),
+            ),
+        ),
+        Scenario(
+            "cosine_annealing", "Annealing the learning rate",
+            RaceState("bowl", values={"lr": 0.05, "noise": 3.0, "batch": 16, "steps": 600},
+                      schedule={"kind": "cosine"}, hidden=("momentum", "nag", *_ADAPTIVE),
+                      scenario="cosine_annealing"),
+            "The gradient is noisy (σ = 3), and η follows half a cosine from 0.05 down to 0 over the race "
+            "(torch's CosineAnnealingLR): big steps early, ever smaller ones late. The small plot under the "
+            "schedule menu shows ηₜ.",
+            (
+                settles("minibatch_sgd", "sgd", why="as η shrinks, each noisy step moves them less, so they come "
+                                                    "to rest at the minimum."),
+                settles_before("minibatch_sgd", "sgd", "Mini-batch SGD comes to rest first: the mean of 16 "
+                                                       "samples is less noisy than one."),
+                on_engine("With a constant η (the same race, schedule off) neither of them arrives and stays, and "
+                          "SGD ends with a loss over 1,000 times higher.", _constant_eta_keeps_jittering,
+                          "sgd", "minibatch_sgd"),
             ),
         ),
         Scenario(

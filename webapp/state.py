@@ -26,7 +26,7 @@ from surfaces.examples_csv import read_examples
 from surfaces.formula import normalise_formula
 
 from . import examples_store
-from .controls import (CLOCK, CONTROLS, LAB, CUSTOM, DEFAULT_EXAMPLES, DEFAULT_FORMULA, DEFAULT_SURFACE, EXAMPLES,
+from .controls import (CLOCK, CONTROLS, LAB, SCHEDULE, schedule_for, CUSTOM, DEFAULT_EXAMPLES, DEFAULT_FORMULA, DEFAULT_SURFACE, EXAMPLES,
                        EXTRAS_CHOICE, FORMULA, HIDDEN_PARTS, HYPERPARAMETER_SLIDERS, LOCKED_PARTS, MISSING, OVERRIDES,
                        PREDICT, PRESENT, SCENARIO, SEED, SLIDERS, START, SURFACE, UPLOAD, VIEW, VIEWS, VISIBLE,
                        Problems)
@@ -87,6 +87,7 @@ class RaceKey(NamedTuple):
     seed: int
     clock: str = "steps"
     examples: tuple[str, str] = ("", "")  # (model, checked CSV) of the surface UPLOAD
+    schedule: tuple = ()  # the schedule's (key, value) pairs, () for a constant η
 
     @property
     def surface(self) -> Surface:
@@ -108,7 +109,8 @@ class RaceKey(NamedTuple):
         """`optimizers.rollout`'s keyword arguments."""
         return dict(surface=self.surface, start=self.start, steps=self.steps, settings=self.settings_dict(),
                     optimizers=self.ids, noise=self.noise, batch_size=self.batch_size, seed=self.seed,
-                    record_states=record_states, clock=self.clock)
+                    record_states=record_states, clock=self.clock,
+                    schedule=dict(self.schedule) if self.schedule else None)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class RaceState:
     examples: tuple[str, str] = DEFAULT_EXAMPLES  # (model, checked CSV) when surface is UPLOAD
     clock: str = "steps"  # or "examples": the race is fair in work done (optimizers.rollout)
     lab: str = "range"  # the learning-rate lab's panel on screen (webapp/lab.py)
+    schedule: dict = field(default_factory=lambda: {"kind": "constant"})  # of η (optimizers.schedules)
 
     @property
     def surface_model(self) -> Surface:
@@ -157,7 +160,7 @@ class RaceState:
         raw = {sid: s.position(self.value(sid)) for sid, s in SLIDERS.items()}
         raw.update(
             surface=self.surface, formula=self.formula or DEFAULT_FORMULA, start=list(self.start or surface.start),
-            examples=examples_store.store_value(*self.examples), clock=self.clock,
+            examples=examples_store.store_value(*self.examples), clock=self.clock, schedule=dict(self.schedule),
             extras=list(self.extras), overrides={oid: dict(hp) for oid, hp in self.overrides.items()},
             seed=self.seed, visible=[o for o in OPTIMIZERS if o not in self.hidden], view=self.view, lab=self.lab,
             scenario=self.scenario, hidden_parts=list(self.hidden_parts), locked_parts=list(self.locked_parts),
@@ -174,13 +177,15 @@ class RaceState:
         settings = race_settings(shared, self.overrides, self.extras)
         surface = self.surface_model
         data = is_data(surface)  # its noise is its examples, and a batch holds at most all of them
+        steps = int(self.value("steps"))
         return RaceKey(
             self.surface, normalise_formula(self.formula) if self.surface == CUSTOM else "",
             tuple(self.start or surface.start),
             tuple((oid, tuple(sorted(hp.items()))) for oid, hp in settings.items()),
-            int(self.value("steps")), 0.0 if data else float(self.value("noise")),
+            steps, 0.0 if data else float(self.value("noise")),
             min(int(self.value("batch")), examples_per_epoch(surface)), self.seed, self.clock,
             self.examples if self.surface == UPLOAD else ("", ""),
+            tuple(sorted(schedule.to_dict().items())) if (schedule := schedule_for(self.schedule, steps)) else (),
         )
 
     def with_surface(self, surface_id: str) -> "RaceState":
@@ -216,12 +221,14 @@ def parse(raw: Mapping[str, Any], problems: Problems | None = None) -> tuple[Rac
         formula=formula,
         examples=examples,
         clock=CLOCK.check(raw.get("clock"), problems),
+        schedule=SCHEDULE.check(raw.get("schedule"), problems),
         extras=extras,
         hidden_parts=HIDDEN_PARTS.check(raw.get("hidden_parts"), problems),
         locked_parts=LOCKED_PARTS.check(raw.get("locked_parts"), problems),
         predict=PREDICT.check(raw.get("predict"), problems),
         present=PRESENT.check(raw.get("present"), problems),
     )
+    schedule_for(state.schedule, int(values["steps"]), problems)  # says why a schedule cannot run
     return state, problems
 
 
@@ -239,7 +246,7 @@ def encode(state: RaceState) -> str:
     """The link's query string (with its leading '?') for a state."""
     values = {
         "surface": state.surface, "formula": state.formula or DEFAULT_FORMULA, "start": state.start,
-        "examples": state.examples, "clock": state.clock, **state.values, "extras": state.extras, "overrides": state.overrides, "seed": state.seed,
+        "examples": state.examples, "clock": state.clock, "schedule": state.schedule, **state.values, "extras": state.extras, "overrides": state.overrides, "seed": state.seed,
         "visible": tuple(o for o in OPTIMIZERS if o not in state.hidden), "view": state.view, "lab": state.lab,
         "scenario": state.scenario, "hidden_parts": state.hidden_parts, "locked_parts": state.locked_parts,
         "predict": state.predict, "present": state.present,
@@ -251,7 +258,7 @@ def encode(state: RaceState) -> str:
         if cid in values and (cid not in SLIDERS or cid in state.values):
             for key, text in control.to_link(values[cid]):  # `hide` holds optimizers and parts
                 query[key] = f"{query[key]},{text}" if key in query else text
-    return "?" + urlencode(list(query.items()), safe=",:.^*()")
+    return "?" + urlencode(list(query.items()), safe=",:.^*()=")
 
 
 TEACHER = (HIDDEN_PARTS, LOCKED_PARTS, PREDICT, PRESENT)  # the page's teacher mode, apart from the race

@@ -46,6 +46,7 @@ import jinja2
 import numpy as np
 
 from optimizers.engine import is_data
+from optimizers.schedules import Schedule
 from surfaces.data import MODELS
 import sympy as sp
 from markupsafe import Markup
@@ -126,6 +127,7 @@ def race_csv(result: RolloutResult, surface: Surface, exported_at: datetime | No
         f"noise: {float(result.noise)!r}",
         f"batch_size: {result.batch_size}",
         f"seed: {result.seed}",
+        f"schedule: {_schedule_text(result)}",
         f"clock: {result.clock}" + (" (the step column counts examples processed: a row is the race after that "
                                     "many examples, each optimizer having taken the steps they paid for)"
                                     if result.clock == "examples" else ""),
@@ -182,6 +184,7 @@ def race_record(result: RolloutResult, surface: Surface, exported_at: datetime |
         "batch_size": int(result.batch_size),
         "seed": int(result.seed),
         "clock": result.clock,
+        "schedule": result.schedule,
         "settings": {oid: {k: float(v) for k, v in result.settings[oid].items()} for oid in result.names},
         "optimizers": [
             {
@@ -198,6 +201,12 @@ def race_record(result: RolloutResult, surface: Surface, exported_at: datetime |
         ],
         "ranking": result.ranking(),
     }
+
+
+def _schedule_text(result: RolloutResult) -> str:
+    """The race's learning-rate schedule as text: "constant", or optimizers.schedules' text form."""
+    schedule = result.schedule or {"kind": "constant"}
+    return Schedule.from_dict(schedule).to_text() if schedule.get("kind") != "constant" else "constant"
 
 
 def _data_record(surface) -> dict:
@@ -282,8 +291,11 @@ def settings_summary(result: RolloutResult) -> str:
         others = [f"{ALL_OPTIMIZERS[oid].name} {_number(v)}" for oid, v in values.items() if v != common]
         parts.append(f"{HP_SYMBOLS[key]} = {_number(common)}" + (f" ({', '.join(others)})" if others else ""))
     x0, y0 = result.start
-    parts += [f"{result.steps} steps", f"σ = {_number(result.noise)}", f"B = {result.batch_size}",
+    unit = "examples" if result.clock == "examples" else "steps"
+    parts += [f"{result.steps} {unit}", f"σ = {_number(result.noise)}", f"B = {result.batch_size}",
               f"seed {result.seed}", f"start ({_number(x0)}, {_number(y0)})"]
+    if (result.schedule or {}).get("kind", "constant") != "constant":
+        parts.append(f"η schedule {_schedule_text(result)}")
     return " · ".join(parts)
 
 

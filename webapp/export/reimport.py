@@ -80,4 +80,5 @@ def rollout_from_json(text: str | bytes) -> RolloutResult:
         batch_size=data["batch_size"],
         seed=data["seed"],
         clock=data.get("clock", "steps"),
+        schedule=data.get("schedule"),
     )
