@@ -51,6 +51,9 @@ load: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.bench_engine
+	$(BIN)/python -m benchmarks.bench_data
+	$(BIN)/python -m benchmarks.bench_schedules
+	$(BIN)/python -m benchmarks.bench_momentum_map
 	$(BIN)/python -m benchmarks.bench_formula
 	$(BIN)/python -m benchmarks.bench_browser
 
