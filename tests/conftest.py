@@ -63,11 +63,6 @@ def race_app():
     return create_app()
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "cold_cache: the shared Chromium's HTTP cache is emptied before the test")
-    config.addinivalue_line("markers", "own_browser: the test gets its own Chromium and Dash server")
-
-
 def _browser_options(config) -> dict:
     """What dash[testing]'s fixtures give its Browser (pytest options and the setup hook)."""
     return dict(browser=config.getoption("webdriver"), remote=config.getoption("remote"),
