@@ -76,10 +76,10 @@ def open_at_size(duo, app, width: int, height: int, query: str = "") -> None:
     """The page at `query` (the server started if it is not yet) in a `width` × `height` viewport,
     as a phone under 700 px wide, once its race is on screen, paused so that the page holds still."""
     set_viewport(duo.driver, width, height, phone=width < 700)
-    if not duo.server_url:
-        duo.start_server(app)
+    if not getattr(duo.server, "started", False):
+        duo.start_server(app, navigate=False)  # the page at `query` is the first one loaded
     d = duo.driver
-    d.get(duo.server_url + "/" + query)
+    d.get(duo.server.url + "/" + query)
     wait_until(lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
                20, "the race")
     d.execute_script("window.OptimizerRace.pause()")

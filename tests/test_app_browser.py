@@ -63,6 +63,7 @@ def choose_surface(duo, surface_id, name):
     return new_race(duo, lambda: duo.select_dcc_dropdown("#surface", name))
 
 
+@pytest.mark.cold_cache  # every request the page makes, none served from an earlier test's cache
 def test_page_loads_with_all_nine_racing(dash_duo, race_app):
     s = start(dash_duo, race_app)
     assert s["ids"] == ["gd", "sgd", "minibatch_sgd", "momentum", "nag", "adagrad", "adadelta",

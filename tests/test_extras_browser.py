@@ -90,9 +90,9 @@ def test_extras_tick_link_reload_untick(dash_duo, race_app):
 
 
 def test_a_link_with_unknown_extras_opens_with_a_message(dash_duo, race_app):
-    dash_duo.start_server(race_app)
+    dash_duo.start_server(race_app, navigate=False)
     d = dash_duo.driver
-    d.get(dash_duo.server_url + "/?surface=bowl&extras=nadam,bogus")
+    d.get(dash_duo.server.url + "/?surface=bowl&extras=nadam,bogus")
     wait_for(dash_duo, lambda: d.execute_script(
         "return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"
         " && window.OptimizerRace.state().ids.length === 10"), 20, "ten raced")

@@ -62,10 +62,10 @@ def ranked_by_merit(standings: dict, order: list) -> bool:
 
 
 def test_every_lesson_shows_its_claims_and_the_leaderboard_bears_them_out(dash_duo, race_app):
-    dash_duo.start_server(race_app)
+    dash_duo.start_server(race_app, navigate=False)
     d = dash_duo.driver
     for sid, scenario in SCENARIOS.items():
-        d.get(dash_duo.server_url + f"/?scenario={sid}")
+        d.get(dash_duo.server.url + f"/?scenario={sid}")
         wait_for(dash_duo, lambda: d.execute_script(
             "const r = window.OptimizerRace; return !!(r && r.state().steps && r.state().settings)"), 20, sid)
         s = state(dash_duo)

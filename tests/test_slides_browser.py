@@ -75,8 +75,7 @@ def moved(a: Image.Image, b: Image.Image, box, by: int) -> int:
 
 
 def test_gif_of_a_short_race(dash_duo, race_app):
-    start(dash_duo, race_app)
-    open_page(dash_duo, "?surface=bowl&steps=40")
+    open_page(dash_duo, "?surface=bowl&steps=40", race_app)
     before = paused_at(dash_duo, 17)
     data, info = record(dash_duo, "gif", width=320, height=180, speed=100)
     assert info["name"] == "optimizer-race-bowl.gif"
@@ -110,9 +109,8 @@ def test_gif_of_a_short_race(dash_duo, race_app):
 
 
 def test_webm_video_of_a_short_race(dash_duo, race_app):
-    start(dash_duo, race_app)
     d = dash_duo.driver
-    open_page(dash_duo, "?surface=bowl&steps=40")
+    open_page(dash_duo, "?surface=bowl&steps=40", race_app)
     assert d.execute_script("return MediaRecorder.isTypeSupported('video/webm')")
     paused_at(dash_duo, 23)
     data, info = record(dash_duo, "video", width=320, height=180, speed=200)
@@ -155,9 +153,8 @@ def test_webm_video_of_a_short_race(dash_duo, race_app):
 
 
 def test_png_has_the_header_above_the_whole_map(dash_duo, race_app):
-    start(dash_duo, race_app)
     d = dash_duo.driver
-    open_page(dash_duo, "?scenario=lr_too_high")
+    open_page(dash_duo, "?scenario=lr_too_high", race_app)
     paused_at(dash_duo, 40)
     slides = "window.OptimizerRaceSlides"
     assert d.execute_script(f"return {slides}.title()") == "Bowl · Learning rate too high"
@@ -178,9 +175,8 @@ def test_png_has_the_header_above_the_whole_map(dash_duo, race_app):
 
 
 def test_lesson_eta_and_own_learning_rates_in_the_header(dash_duo, race_app):
-    start(dash_duo, race_app)
     d = dash_duo.driver
-    open_page(dash_duo, "?surface=ravine")
+    open_page(dash_duo, "?surface=ravine", race_app)
     assert d.execute_script("return window.OptimizerRaceSlides.title()") == "Ravine · Optimizer Race"
     lr = state(dash_duo)["settings"]["gd"]["lr"]
     eta = d.execute_script("return window.OptimizerRaceSlides.eta()")
@@ -222,9 +218,8 @@ def test_recording_leaves_the_link_and_the_prediction_alone(dash_duo, race_app):
     """The player is driven frame by frame: the link is written once, at the end (a replaceState
     per frame gets throttled by the browser, and the link then holds a wrong step), and reaching
     the last step does not reveal the winner of a race students are still predicting."""
-    start(dash_duo, race_app)
     d = dash_duo.driver
-    open_page(dash_duo, "?surface=bowl&steps=40&predict=1")
+    open_page(dash_duo, "?surface=bowl&steps=40&predict=1", race_app)
     wait_for(dash_duo, lambda: d.find_element(By.ID, "predict-panel").is_displayed(), 10, "the prediction card")
     assert d.execute_script("return window.OptimizerRaceTeacher.prediction.revealed") is False
     paused_at(dash_duo, 0)
@@ -240,9 +235,8 @@ def test_recording_leaves_the_link_and_the_prediction_alone(dash_duo, race_app):
 
 
 def test_buttons_options_progress_and_cancel(dash_duo, race_app):
-    start(dash_duo, race_app)
     d = dash_duo.driver
-    open_page(dash_duo, "?surface=bowl&steps=300")
+    open_page(dash_duo, "?surface=bowl&steps=300", race_app)
     wait_for(dash_duo, lambda: state(dash_duo)["playing"], 5, "the race playing")
     for id_, text in (("btn-export-png", "PNG"), ("btn-export-video", "Video"), ("btn-export-gif", "GIF")):
         button = d.find_element(By.ID, id_)

@@ -99,8 +99,8 @@ def test_presenter_view_has_large_type(dash_duo, race_app):
              10, "the link")
 
 
-def _predict_page(duo, query_string):
-    open_page(duo, query_string)
+def _predict_page(duo, query_string, app=None):
+    open_page(duo, query_string, app)
     return wait_for(duo, lambda: shown(duo, "predict-panel"), 10, "the prediction card")
 
 
@@ -138,9 +138,8 @@ def test_students_predict_then_see_the_winner_and_their_tally(dash_duo, race_app
 
 
 def test_just_watch_skips_the_prediction(dash_duo, race_app):
-    start(dash_duo, race_app)
     d = dash_duo.driver
-    _predict_page(dash_duo, "?surface=bowl&steps=60&predict=1")
+    _predict_page(dash_duo, "?surface=bowl&steps=60&predict=1", race_app)
     d.execute_script("window.OptimizerRace.setSpeed(1000)")
     next(b for b in d.find_elements(By.CSS_SELECTOR, "#predict-panel button") if b.text == "Just watch").click()
     wait_for(dash_duo, lambda: state(dash_duo)["step"] == 60, 10, "the race to end")

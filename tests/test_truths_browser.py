@@ -27,11 +27,14 @@ pytestmark = pytest.mark.browser
 IDS = list(OPTIMIZERS)
 
 
-def open_page(duo, query: str) -> dict:
-    """A fresh page at `query` (the server is running), once its race is on screen."""
+def open_page(duo, query: str, app=None) -> dict:
+    """A fresh page at `query`, once its race is on screen; the server is running, or is started
+    with `app` (without loading the default page first)."""
+    if app is not None:
+        duo.start_server(app, navigate=False)
     d = duo.driver
     d.get("about:blank")
-    d.get(duo.server_url + "/" + query)
+    d.get(duo.server.url + "/" + query)
     wait_for(duo, lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
              20, "the race")
     return state(duo)
@@ -105,9 +108,8 @@ def click_at(duo, panel: int, point) -> dict:
 
 # -- 1a: the loss chart fits the shown curves ----------------------------------------------------------
 def test_hidden_optimizers_do_not_stretch_the_loss_chart(dash_duo, race_app):
-    start(dash_duo, race_app)
     lesson = SCENARIOS["adagrad_stalls"].state
-    s = open_page(dash_duo, "?scenario=adagrad_stalls")
+    s = open_page(dash_duo, "?scenario=adagrad_stalls", race_app)
     assert sorted(s["visible"]) == ["adagrad", "rmsprop"]
     # the same race on the server: the chart's top decade is the shown curves' highest loss
     r = race_result(lesson)
@@ -201,9 +203,8 @@ def download(duo, button: str) -> str:
 
 
 def test_exports_hold_the_shown_optimizers(dash_duo, race_app):
-    start(dash_duo, race_app)
     d = dash_duo.driver
-    s = open_page(dash_duo, "?surface=bowl&noise=0.7&steps=120&seed=5&hide=gd,nag,adadelta,adam")
+    s = open_page(dash_duo, "?surface=bowl&noise=0.7&steps=120&seed=5&hide=gd,nag,adadelta,adam", race_app)
     shown = ["sgd", "minibatch_sgd", "momentum", "adagrad", "rmsprop"]
     assert [o for o in s["ids"] if o in s["visible"]] == shown
     capture_downloads(dash_duo)
@@ -306,12 +307,11 @@ def test_a_formula_error_is_shown_whole(dash_duo, race_app, width, height):
     except ValueError as err:
         message = str(err)
     assert len(message) > 150  # a long one: the list of allowed functions
-    start(dash_duo, race_app)
     d = dash_duo.driver
     d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                       {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
     try:
-        open_page(dash_duo, "?surface=custom&f=x%5E2%2By%5E2")
+        open_page(dash_duo, "?surface=custom&f=x%5E2%2By%5E2", race_app)
         header = d.execute_script("return document.querySelector('.topbar').getBoundingClientRect().height")
         box = d.find_element(By.ID, "formula")
         box.send_keys(Keys.CONTROL, "a")
