@@ -10,7 +10,6 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from surfaces import get_surface
 from tests.checks import open_at_size, wait_until
 from tests.test_accessibility_browser import assert_no_serious_violations, open_page
@@ -29,14 +28,14 @@ PANEL = """const P = window.OptimizerRacePlayer, R = P.race(), S = P.surfaceData
           head: P.head(0), step: P.state().step};"""
 
 
-def open_race(duo, query: str) -> dict:
-    open_at_size(duo, create_app(), 1366, 900, query)
+def open_race(duo, app, query: str) -> dict:
+    open_at_size(duo, app, 1366, 900, query)
     return wait_until(lambda: duo.driver.execute_script(PANEL), 30, f"the data panel of {query}")
 
 
 @pytest.mark.parametrize("dataset, draws", [("iris", "line"), ("wine", "sigmoid"), ("sparse", "line")])
-def test_each_dataset_races_with_its_data_panel(dash_duo, dataset, draws):
-    panel = open_race(dash_duo, f"?surface={dataset}&steps=200&step=200")
+def test_each_dataset_races_with_its_data_panel(dash_duo, race_app, dataset, draws):
+    panel = open_race(dash_duo, race_app, f"?surface={dataset}&steps=200&step=200")
     surface = get_surface(dataset)
     assert panel["surface"] == dataset and panel["n"] == surface.n_examples and panel["draws"] == draws
     assert panel["colours"] > 20  # the examples and nine coloured models, not a blank canvas
@@ -53,8 +52,8 @@ def test_each_dataset_races_with_its_data_panel(dash_duo, dataset, draws):
     assert not console_errors(dash_duo)
 
 
-def test_the_menu_picks_each_dataset_and_your_data(dash_duo):
-    open_race(dash_duo, "?surface=iris&steps=100")
+def test_the_menu_picks_each_dataset_and_your_data(dash_duo, race_app):
+    open_race(dash_duo, race_app, "?surface=iris&steps=100")
     for dataset in ("wine", "sparse", "iris"):
         surface = get_surface(dataset)
         choose_surface(dash_duo, dataset, surface.name)
@@ -73,8 +72,8 @@ def test_the_menu_picks_each_dataset_and_your_data(dash_duo):
         "the data panel and box gone on a formula surface")
 
 
-def test_the_clock_switch_counts_examples_and_epochs(dash_duo):
-    open_race(dash_duo, "?surface=iris&steps=600")
+def test_the_clock_switch_counts_examples_and_epochs(dash_duo, race_app):
+    open_race(dash_duo, race_app, "?surface=iris&steps=600")
     radio = dash_duo.driver.find_element(By.CSS_SELECTOR, "#clock input[value='examples']")
     new_race(dash_duo, radio.click)
     wait_until(lambda: dash_duo.driver.execute_script(PANEL)["clock"] == "examples", 10, "the clock in examples")
@@ -90,8 +89,8 @@ def test_the_clock_switch_counts_examples_and_epochs(dash_duo):
     assert "clock=examples" in dash_duo.driver.current_url
 
 
-def test_hovering_a_leaderboard_row_highlights_its_model(dash_duo):
-    open_race(dash_duo, "?surface=iris&steps=100&step=100")
+def test_hovering_a_leaderboard_row_highlights_its_model(dash_duo, race_app):
+    open_race(dash_duo, race_app, "?surface=iris&steps=100&step=100")
     row = dash_duo.find_element("#leaderboard tr[data-id='adam']")
     ActionChains(dash_duo.driver).move_to_element(row).perform()
     wait_until(lambda: dash_duo.driver.execute_script("return OptimizerRaceDataPanel.focus()") == "adam", 5,
@@ -102,8 +101,8 @@ def _choose_upload(duo):
     duo.driver.execute_script("document.getElementById('data-box').hidden = false")
 
 
-def test_an_uploaded_csv_races_and_a_hostile_one_is_refused(dash_duo, tmp_path):
-    open_race(dash_duo, "?surface=iris&steps=100")
+def test_an_uploaded_csv_races_and_a_hostile_one_is_refused(dash_duo, race_app, tmp_path):
+    open_race(dash_duo, race_app, "?surface=iris&steps=100")
     good = tmp_path / "fuel.csv"
     good.write_text("weight,mpg\n" + "\n".join(f"{1 + i / 10},{30 - i / 3 + (i % 3) / 5}" for i in range(40)))
     _choose_upload(dash_duo)
@@ -145,18 +144,18 @@ def test_an_uploaded_csv_races_and_a_hostile_one_is_refused(dash_duo, tmp_path):
 
 
 @pytest.mark.parametrize("size", ["phone", "laptop"])
-def test_axe_finds_nothing_serious_on_your_data(dash_duo, size):
+def test_axe_finds_nothing_serious_on_your_data(dash_duo, race_app, size):
     """The page of the user's examples: the upload box, the data panel and the clock switch."""
-    open_page(dash_duo, create_app(), size, "?surface=upload&clock=examples")
+    open_page(dash_duo, race_app, size, "?surface=upload&clock=examples")
     wait_until(lambda: dash_duo.driver.execute_script(PANEL), 20, "the data panel")
     assert dash_duo.driver.execute_script("return document.getElementById('data-box').hidden") is False
     assert_no_serious_violations(dash_duo, f"{size}, Your data")
 
 
-def test_a_large_upload_is_kept_on_the_server_and_races_by_its_key(dash_duo, tmp_path):
+def test_a_large_upload_is_kept_on_the_server_and_races_by_its_key(dash_duo, race_app, tmp_path):
     """10,000 rows (about 0.4 MB): the upload fits the request limit, and after it the page holds
     only the examples' key, so a slider change sends a few kB, not the examples again."""
-    open_race(dash_duo, "?surface=iris&steps=100")
+    open_race(dash_duo, race_app, "?surface=iris&steps=100")
     rows = "\n".join(f"{i / 1000:.3f},{2 * i / 1000 + 1 + (i * 7919 % 100) / 250:.4f}" for i in range(10_000))
     big = tmp_path / "big.csv"
     big.write_text("x,y\n" + rows)

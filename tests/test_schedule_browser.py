@@ -9,7 +9,6 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from optimizers.schedules import Schedule
 from tests.checks import open_at_size, wait_until
 from tests.test_app_browser import console_errors, new_race, state
@@ -28,8 +27,8 @@ def loss_chart(duo):
     return duo.driver.execute_script(LOSS)
 
 
-def test_a_lesson_opens_with_its_schedule_and_the_menu_changes_it(dash_duo):
-    open_at_size(dash_duo, create_app(), 1366, 900, "?scenario=cosine_annealing")
+def test_a_lesson_opens_with_its_schedule_and_the_menu_changes_it(dash_duo, race_app):
+    open_at_size(dash_duo, race_app, 1366, 900, "?scenario=cosine_annealing")
     wait_until(lambda: state(dash_duo)["steps"] == 600 and loss_chart(dash_duo)["schedule"]["kind"] == "cosine", 20,
                "the lesson's race")
     chart = loss_chart(dash_duo)
@@ -53,16 +52,16 @@ def test_a_lesson_opens_with_its_schedule_and_the_menu_changes_it(dash_duo):
     assert not console_errors(dash_duo)
 
 
-def test_a_schedule_the_race_cannot_run_is_explained(dash_duo):
-    open_at_size(dash_duo, create_app(), 1366, 900, "?surface=bowl&steps=100&schedule=warmup_cosine:warmup=400")
+def test_a_schedule_the_race_cannot_run_is_explained(dash_duo, race_app):
+    open_at_size(dash_duo, race_app, 1366, 900, "?surface=bowl&steps=100&schedule=warmup_cosine:warmup=400")
     wait_until(lambda: "must be shorter than the race" in dash_duo.find_element("#messages").text, 20, "the message")
     assert loss_chart(dash_duo)["schedule"] == {"kind": "constant"} and not loss_chart(dash_duo)["plot"]
 
 
-def test_the_loss_chart_shows_the_predicted_rates_on_a_quadratic(dash_duo):
-    open_at_size(dash_duo, create_app(), 1366, 900, "?surface=ravine")
+def test_the_loss_chart_shows_the_predicted_rates_on_a_quadratic(dash_duo, race_app):
+    open_at_size(dash_duo, race_app, 1366, 900, "?surface=ravine")
     chart = wait_until(lambda: (c := loss_chart(dash_duo))["predicted"] and c, 20, "the predicted rates")
     assert sorted(chart["predicted"]) == ["predicted gd", "predicted momentum"]
-    open_at_size(dash_duo, create_app(), 1366, 900, "?surface=rosenbrock")  # not quadratic: none
+    open_at_size(dash_duo, race_app, 1366, 900, "?surface=rosenbrock")  # not quadratic: none
     wait_until(lambda: state(dash_duo)["surface"] == "rosenbrock", 20, "Rosenbrock")
     assert loss_chart(dash_duo)["predicted"] == []
