@@ -75,7 +75,11 @@ def lab_section() -> html.Section:
         return html.Span(id=f"lab-{panel}-status", className="lab-status", role="status")
 
     def graph(panel):
-        return dcc.Graph(id=f"lab-{panel}-graph", className="lab-graph", config={"displayModeBar": False})
+        # an empty plot, no axes, until the panel is first asked for (Plotly's default one has 12 px ticks)
+        return dcc.Graph(id=f"lab-{panel}-graph", className="lab-graph", config={"displayModeBar": False},
+                         figure={"data": [], "layout": {"height": 420, "xaxis": {"visible": False},
+                                                        "yaxis": {"visible": False},
+                                                        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}})
 
     panels = {
         "range": [

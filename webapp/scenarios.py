@@ -484,7 +484,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "best_momentum", "The best momentum",
-            RaceState("ravine", values={"lr": 0.307, "gamma": 0.566, "steps": 150}, overrides={"gd": {"lr": 0.196}},
+            RaceState("ravine", values={"lr": 0.196, "gamma": 0.566, "steps": 150}, overrides={"momentum": {"lr": 0.307}},
                       hidden=tuple(o for o in OPTIMIZERS if o not in ("gd", "momentum")), scenario="best_momentum",
                       lab="map"),
             "On a quadratic surface the fastest heavy-ball momentum is known in advance from the smallest and "
