@@ -18,7 +18,7 @@
   // - MathJax makes every formula a Tab stop (for its context menu): formulas are read, not
   //   operated, so they leave the Tab order (the menu still opens with a right click).
   const GROUP_LABELS = { view: "view-label", visible: "visible-label", extras: "extras-label",
-                         clock: "clock-label", "data-model": "data-model-label" };
+                         clock: "clock-label", "data-model": "data-model-label", "lab-panel": "lab-label" };
   const MENU_LABELS = { surface: "surface-label", scenario: "scenario-label", "schedule-kind": "schedule-label" };
 
   function setAttr(el, name, value) {

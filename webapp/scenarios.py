@@ -136,6 +136,70 @@ def _valley_floor_by(step: int):
     return check
 
 
+
+# -- the learning-rate lab's lessons (webapp/lab.py) ----------------------------------------------
+_RAVINE_MU, _RAVINE_L = 0.2, 10.0  # the ravine's curvatures: x²/10 + 5y²
+
+
+def _measured_rate(result, oid: str, surface) -> float:
+    """The per-step contraction of the distance to the minimum over a path, measured as the
+    momentum map measures a cell (optimizers.momentum_map.rates_of)."""
+    from optimizers.momentum_map import rates_of
+
+    p = result.paths[row(result, oid)]
+    d = np.hypot(p[:, 0] - surface.minima[0][0], p[:, 1] - surface.minima[0][1])
+    return float(rates_of(d[:, None])[0])
+
+
+def _rates_match_theory(result, surface) -> bool:
+    """Momentum's measured rate within 2% of r* = (√κ − 1)/(√κ + 1) (0.763 over the lesson's 150 steps: at
+    the optimum the two directions' rates coincide, which adds a slowly fading factor t), GD's within 1% of
+    (κ − 1)/(κ + 1)."""
+    kappa = _RAVINE_L / _RAVINE_MU
+    s = math.sqrt(kappa)
+    return (abs(_measured_rate(result, "momentum", surface) / ((s - 1) / (s + 1)) - 1) < 0.02
+            and abs(_measured_rate(result, "gd", surface) / ((kappa - 1) / (kappa + 1)) - 1) < 0.01)
+
+
+def _is_goh_optimum(result, surface) -> bool:
+    """The lesson's (η, γ) for Momentum are α* and β* to 3 digits, GD's η is 2/(μ + L)."""
+    from optimizers.momentum_map import theoretical_optimum
+
+    alpha, beta, _ = theoretical_optimum(surface)
+    m = result.settings["momentum"]
+    return (abs(m["lr"] - alpha) < 5e-4 and abs(m["gamma"] - beta) < 5e-4
+            and abs(result.settings["gd"]["lr"] - 2 / (_RAVINE_MU + _RAVINE_L)) < 5e-4)
+
+
+def _range_test_of(result, surface, oid: str):
+    from optimizers.lr_range import lr_range_test
+
+    settings = {oid: {k: v for k, v in result.settings[oid].items() if k != "lr"}}
+    return lr_range_test(surface, start=result.start, optimizers=[oid], settings=settings).row(oid)
+
+
+def _range_test_says(oid: str, suggested: float, stop: float):
+    """The range test of `oid` on the lesson's surface and start suggests `suggested` and stops
+    at `stop`, each to within 3%."""
+
+    def check(result, surface):
+        r = _range_test_of(result, surface, oid)
+        return (r["suggested_lr"] is not None and abs(r["suggested_lr"] / suggested - 1) < 0.03
+                and r["stop_lr"] is not None and abs(r["stop_lr"] / stop - 1) < 0.03)
+
+    return check
+
+
+def _held(oid: str, lr: float, settled_by: int):
+    """`oid` held at η = `lr` on the lesson's race arrives and stays by step `settled_by`."""
+
+    def check(result, surface):
+        again = rollout(surface, start=result.start, steps=result.steps, optimizers=[oid],
+                        settings={oid: {**result.settings[oid], "lr": lr}})
+        return 0 <= again.settled_at[0] <= settled_by
+
+    return check
+
 _WELLS = {"nearest": (-1.5, -1.3), "top_left": (-1.5, 1.0), "bottom_middle": (0.4, -1.4), "deepest": (1.3, 1.2)}
 
 SCENARIOS: dict[str, Scenario] = {
@@ -422,7 +486,7 @@ SCENARIOS: dict[str, Scenario] = {
             "edge_of_stability", "The edge of stability",
             RaceState("rosenbrock", start=_eos.START, values={"lr": _eos.ABOVE, "steps": _eos.STEPS},
                       hidden=tuple(o for o in OPTIMIZERS if o not in ("gd", "momentum")),
-                      scenario="edge_of_stability"),
+                      scenario="edge_of_stability", lab="sharpness"),
             "Near the minimum (1, 1) the valley's sharpness, the largest eigenvalue of the Hessian "
             "[[802, −400], [−400, 200]], is λmax = 501 + √250601 ≈ 1001.6, so plain descent is stable "
             "there only for η < 2/λmax ≈ 0.0019968. Here η = 0.0021, 5% more, and the race starts on the "
@@ -442,6 +506,52 @@ SCENARIOS: dict[str, Scenario] = {
                           _eos.converges_below, "gd"),
                 settles("momentum", why="heavy-ball momentum with γ = 0.9 is stable for ηλ < 2(1 + γ) = 3.8, "
                                         "and here ηλmax = 2.1: the minimum is no edge for it."),
+            ),
+        ),
+        Scenario(
+            "best_momentum", "The best momentum",
+            RaceState("ravine", values={"lr": 0.196, "gamma": 0.566, "steps": 150}, overrides={"momentum": {"lr": 0.307}},
+                      hidden=tuple(o for o in OPTIMIZERS if o not in ("gd", "momentum")), scenario="best_momentum",
+                      lab="map"),
+            "On a quadratic surface the fastest heavy-ball momentum is known in advance from the smallest and "
+            "largest curvature alone (Goh, Polyak): on the ravine, μ = 0.2 and L = 10, so κ = 50, "
+            "α* = (2/(√μ + √L))² ≈ 0.307 and β* = ((√κ − 1)/(√κ + 1))² ≈ 0.566. Momentum races at (α*, β*), GD "
+            "at its own best η = 2/(μ + L) ≈ 0.196. The momentum map below shows every (η, γ).",
+            (
+                on_engine("Momentum races at Goh's optimum (α*, β*), and GD at its best η = 2/(μ + L).",
+                          _is_goh_optimum, "gd", "momentum"),
+                settles_before("momentum", "gd",
+                               "Momentum arrives and stays in less than a third of GD's steps, though GD is at its "
+                               "own best η.", ratio=1 / 3),
+                on_engine("Each shrinks its distance to the minimum by the rate theory says: Momentum by "
+                          "r* = (√κ − 1)/(√κ + 1) ≈ 0.752 a step, GD by only (κ − 1)/(κ + 1) ≈ 0.961 "
+                          "(measured on this race: 0.763 and 0.961).", _rates_match_theory, "gd", "momentum"),
+            ),
+        ),
+        Scenario(
+            "range_test", "The learning-rate range test",
+            RaceState("bowl", values={"lr": 0.045, "steps": 300}, overrides={"momentum": {"lr": 1.0}, "adam": {"lr": 0.42}},
+                      hidden=tuple(o for o in OPTIMIZERS if o not in ("gd", "momentum", "adam")), scenario="range_test",
+                      lab="range"),
+            "The range test (Smith; fast.ai's lr_find) runs each optimizer once with an η that grows every "
+            "update, suggests the η at which the loss fell fastest and stops where the loss climbs. Here GD "
+            "races at its suggestion, η = 0.045; Momentum at η = 1 and Adam at η = 0.42, where the test "
+            "stopped them. The range test panel below shows the test of this race.",
+            (
+                on_engine("On the bowl the test suggests η ≈ 0.045 for GD and stops it at η ≈ 1.56, two "
+                          "updates after η passes GD's limit 2/λ = 1.", _range_test_says("gd", 0.0453, 1.556), "gd"),
+                settles("gd", why="at the suggested η each step shrinks its distance to the minimum by 1 − 2η = 0.91."),
+                on_engine("But held at η = 0.5 GD reaches the minimum in one step: the test's steepest drop is "
+                          "where η first makes progress along one moving run, not the best η to hold.",
+                          _held("gd", 0.5, 1), "gd"),
+                on_engine("The test stops Momentum at η ≈ 0.012 (and suggests 0.005), reading its overshoot as "
+                          "divergence; and Adam at η ≈ 0.42.", lambda r, s: _range_test_says("momentum", 0.00486, 0.01233)(r, s)
+                          and _range_test_says("adam", 0.1385, 0.4229)(r, s), "momentum", "adam"),
+                settles("momentum", "adam",
+                        why="Momentum at η = 1, 80 times where the test stopped it (it is stable up to "
+                            "2(1 + γ)/λ = 1.9), and Adam at η = 0.42 overshoot and come back."),
+                on_engine("Momentum held at η = 1.8, 150 times where the test stopped it, still arrives and "
+                          "stays within 100 steps.", _held("momentum", 1.8, 100), "momentum"),
             ),
         ),
     )
