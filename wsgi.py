@@ -74,7 +74,7 @@ def serve_with_waitress(args: argparse.Namespace) -> None:
         port=args.port,
         threads=args.threads,
         connection_limit=500,  # 30 browsers keep up to ~6 connections each (and < 512 sockets for select)
-        max_request_body_size=4 * 1024 * 1024,  # waitress stops reading there; the app refuses > 256 kB with 413
+        max_request_body_size=4 * 1024 * 1024,  # waitress stops reading there; the app refuses > 1.5 MB with 413
         channel_timeout=60,  # idle connections close after 60 s
         clear_untrusted_proxy_headers=True,
         ident="optimizer-race",

@@ -1,5 +1,5 @@
 """The documented classroom server, for real: gunicorn with the repo's gunicorn.conf.py (what
-`make serve` runs) serves the page and races from several worker processes, refuses a 1 MB body
+`make serve` runs) serves the page and races from several worker processes, refuses a body over its limit
 cleanly, replaces a worker that dies, and stops with everything it started on SIGTERM and on
 SIGINT (Ctrl+C). `python wsgi.py` hands over to the same gunicorn; its Windows path (waitress in
 one process) is run here too, with --waitress."""
@@ -246,7 +246,7 @@ def test_the_windows_path_serves_with_waitress_in_one_process():
         http = HttpClient(srv.url)
         page = http.get("/")
         assert page.status == 200 and page.headers.get("server") == "optimizer-race"
-        resp = http.post(CALLBACK_PATH, b"x" * 1_000_000)
+        resp = http.post(CALLBACK_PATH, b"x" * 2_000_000)  # over the 1.5 MB limit
         assert resp.status == 413 and len(resp.body) < 5000
         http.close()
         _race_and_surface_change(srv.url)
