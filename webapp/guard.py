@@ -52,7 +52,7 @@ def _problem(body, known_outputs) -> str | None:
 def _refuse_a_long_streamed_body() -> None:
     """413 for a chunked body (no Content-Length) that reaches MAX_CONTENT_LENGTH. A server that
     streams the body to the app (gunicorn) leaves the limit to Werkzeug, which stops reading at
-    it without saying so: the app would see the first 256 kB as if they were the whole body.
+    it without saying so: the app would see the first MAX_CONTENT_LENGTH bytes as if they were the whole body.
     (A body with a Content-Length over the limit is refused by Flask before it is read; waitress
     reads a chunked body itself and passes its length on.)"""
     limit = request.max_content_length
