@@ -14,13 +14,6 @@
   let examples = null; // Float32Array: x0, y0, x1, y1, …
   let backdrop = null; // the axes and points, drawn once per surface and size
 
-  function decode(b64) {
-    const bin = atob(b64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new Float32Array(bytes.buffer);
-  }
-
   function niceTicks(lo, hi, count) {
     const raw = (hi - lo) / count;
     const mag = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -121,7 +114,7 @@
     if (panel.hidden === show) panel.hidden = !show;
     if (!show) return;
     if (decodedFor !== surface.id) {
-      examples = decode(data.examples);
+      examples = P.decodeFloat32(data.examples);
       decodedFor = surface.id;
       backdrop = null;
       const caption = document.getElementById("data-caption");
@@ -131,14 +124,8 @@
           " at the optimizer's current (w, b); dashed: the best fit. Hover over (or tap) a leaderboard row to pick one out.";
       }
     }
-    const dpr = window.devicePixelRatio || 1;
-    const W = canvas.clientWidth || 320;
-    const H = canvas.clientHeight || 200;
-    if (canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(H * dpr)) {
-      canvas.width = Math.round(W * dpr);
-      canvas.height = Math.round(H * dpr);
-      backdrop = null;
-    }
+    const { ctx, W, H, dpr, resized } = P.fitCanvas(canvas, 320, 200);
+    if (resized) backdrop = null;
     const box = frame(data);
     if (!backdrop) {
       backdrop = document.createElement("canvas");
@@ -148,7 +135,6 @@
       bctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       drawBackdrop(bctx, data, box, W, H);
     }
-    const ctx = canvas.getContext("2d");
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(backdrop, 0, 0);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);

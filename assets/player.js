@@ -1397,6 +1397,21 @@
     fmt: fmt,
     onStep: (listener) => stepListeners.push(listener),
     onRender: (listener) => renderListeners.push(listener),
+    decodeFloat32: decodeFloat32,
+    // a canvas at the device's pixel ratio: its 2-D context scaled to CSS pixels, and its size
+    fitCanvas: (canvas, width, height) => {
+      const dpr = window.devicePixelRatio || 1;
+      const W = canvas.clientWidth || width;
+      const H = canvas.clientHeight || height;
+      const resized = canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(H * dpr);
+      if (resized) {
+        canvas.width = Math.round(W * dpr);
+        canvas.height = Math.round(H * dpr);
+      }
+      const ctx = canvas.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      return { ctx: ctx, W: W, H: H, dpr: dpr, resized: resized };
+    },
     surfaceData: () => S.surface,
     race: () => S.race,
     isShown: (id) => !S.visible || S.visible.has(id),

@@ -8,13 +8,6 @@
   let factorsFor = null;
   let factors = null;
 
-  function decode(b64) {
-    const bin = atob(b64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new Float32Array(bytes.buffer);
-  }
-
   function draw(step) {
     const P = window.OptimizerRacePlayer;
     const canvas = document.getElementById("schedule-plot");
@@ -24,18 +17,10 @@
     if (canvas.hidden === Boolean(packed)) canvas.hidden = !packed;
     if (!packed) return;
     if (factorsFor !== packed) {
-      factors = decode(packed);
+      factors = P.decodeFloat32(packed);
       factorsFor = packed;
     }
-    const dpr = window.devicePixelRatio || 1;
-    const W = canvas.clientWidth || 200;
-    const H = canvas.clientHeight || 70;
-    if (canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(H * dpr)) {
-      canvas.width = Math.round(W * dpr);
-      canvas.height = Math.round(H * dpr);
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const { ctx, W, H } = P.fitCanvas(canvas, 200, 70);
     ctx.clearRect(0, 0, W, H);
     let top = 0;
     for (let i = 0; i < factors.length; i++) top = Math.max(top, factors[i]);

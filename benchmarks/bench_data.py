@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import interleaved, median_ms  # noqa: E402
 from optimizers import OPTIMIZERS, rollout  # noqa: E402
 from optimizers.stochastic import epoch_orders  # noqa: E402
 from optimizers.torch_reference import torch_optimizer  # noqa: E402
@@ -116,9 +116,6 @@ def largest_gap(result, theirs: np.ndarray, their_losses: np.ndarray) -> tuple[f
     return float(path_gap), float(loss_gap)
 
 
-def median_ms(samples: list[float]) -> float:
-    return 1e3 * statistics.median(samples)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,13 +143,7 @@ def main() -> None:
         jobs[("ours", model)] = lambda s=surface, st=settings: ours(s, args.steps, st, args.batch_size)
         if have_torch:
             jobs[("torch", model)] = lambda s=surface, st=settings: torch_race(s, args.steps, st, args.batch_size)
-    warm = {key: job() for key, job in jobs.items()}  # first calls: our loop compiles per model
-    times = {key: [] for key in jobs}
-    for _ in range(args.rounds):
-        for key, job in jobs.items():
-            t0 = time.perf_counter()
-            job()
-            times[key].append(time.perf_counter() - t0)
+    times, warm = interleaved(jobs, args.rounds)  # the first calls: our loop compiles per model
 
     print(f"{len(OPTIMIZERS)} optimizers × {args.steps} steps on {N} examples, batch {args.batch_size} "
           f"(GD all {N}, SGD 1), full-data loss after every step; {args.rounds} interleaved rounds, medians")

@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import interleaved, median_ms  # noqa: E402
 from optimizers import OPTIMIZERS, rollout, sweep  # noqa: E402
 from optimizers.torch_reference import torch_optimizer  # noqa: E402
 from surfaces import get_surface  # noqa: E402
@@ -67,9 +67,6 @@ def check_torch_agrees(ours, theirs, gamma: float) -> float:
     return float(np.max(np.abs(ours - theirs) / (1 + np.abs(theirs))))
 
 
-def median_ms(samples: list[float]) -> float:
-    return 1e3 * statistics.median(samples)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,14 +92,7 @@ def main() -> None:
     }
     if have_torch:
         jobs["torch.optim (9 × steps)"] = lambda: torch_rollout(surface, args.steps, settings)
-    for job in jobs.values():  # warm up: imports, lambdify caches, torch dispatch
-        job()
-    times = {name: [] for name in jobs}
-    for _ in range(args.rounds):
-        for name, job in jobs.items():
-            t0 = time.perf_counter()
-            job()
-            times[name].append(time.perf_counter() - t0)
+    times, _ = interleaved(jobs, args.rounds)  # warm-up: imports, lambdify caches, torch dispatch
 
     print(f"surface {SURFACE}, {args.steps} steps, {args.rounds} interleaved rounds, medians:")
     for name, samples in times.items():

@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import interleaved  # noqa: E402
 from optimizers import rollout  # noqa: E402
 from optimizers.momentum_map import distances, grid, momentum_map, rates_of  # noqa: E402
 from surfaces import get_surface  # noqa: E402
@@ -44,14 +44,7 @@ def main() -> None:
         "  its loop (distances)": lambda: distances(surface, L, G, args.steps),
         "  its rates": lambda: rates_of(d),
     }
-    for job in jobs.values():  # warm up: the compiled loop, lambdify caches
-        job()
-    times = {name: [] for name in jobs}
-    for _ in range(args.rounds):
-        for name, job in jobs.items():
-            t0 = time.perf_counter()
-            job()
-            times[name].append(time.perf_counter() - t0)
+    times, _ = interleaved(jobs, args.rounds)  # warm-up: the compiled loop, lambdify caches
 
     print(f"surface {SURFACE}, {args.steps} steps, {args.rounds} interleaved rounds, medians:")
     for name, samples in times.items():

@@ -9,16 +9,15 @@ cosine schedule, side by side in one process, interleaved round by round; median
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optimizers import ALL_OPTIMIZERS, OPTIMIZERS, rollout, sweep  # noqa: E402
+from benchmarks.timing import interleaved, median_ms  # noqa: E402
+from optimizers import ALL_OPTIMIZERS, rollout, sweep  # noqa: E402
 from optimizers.lr_range import lr_range_test  # noqa: E402
 from surfaces import get_surface  # noqa: E402
 
@@ -42,15 +41,8 @@ def main() -> None:
         work[f"sweep 8 × 64 × {args.steps}, {name}"] = lambda s=schedule: sweep(
             surface, steps=args.steps, param="lr", values=values, schedule=s)
     work["range test 13 × 100"] = lambda: lr_range_test(surface, optimizers=list(ALL_OPTIMIZERS))
-    for fn in work.values():  # compile and warm up
-        fn()
-    samples = {key: [] for key in work}
-    for _ in range(args.rounds):
-        for key, fn in work.items():
-            t0 = time.perf_counter()
-            fn()
-            samples[key].append((time.perf_counter() - t0) * 1e3)
-    median = {key: statistics.median(v) for key, v in samples.items()}
+    samples, _ = interleaved(work, args.rounds)  # warm-up: compiling
+    median = {key: median_ms(v) for key, v in samples.items()}
     print(f"Rosenbrock, {args.rounds} rounds, median ms (ratio to no schedule)")
     for key, ms in median.items():
         base_key = key.rsplit(", ", 1)[0] + ", none"

@@ -15,6 +15,12 @@ from . import rules
 from .rules import Rule
 
 
+def interval_text(low: float, high: float, low_inclusive: bool, high_inclusive: bool) -> str:
+    """An interval as a message writes it: "(0, ∞)", "[0, 1)"."""
+    high_text = "∞" if math.isinf(high) else f"{high:g}"
+    return f"{'[' if low_inclusive else '('}{low:g}, {high_text}{']' if high_inclusive else ')'}"
+
+
 @dataclass(frozen=True)
 class Hyperparameter:
     key: str
@@ -42,10 +48,7 @@ class Hyperparameter:
 
     @property
     def range_text(self) -> str:
-        left = "[" if self.low_inclusive else "("
-        right = "]" if self.high_inclusive else ")"
-        high = "∞" if math.isinf(self.high) else f"{self.high:g}"
-        return f"{left}{self.low:g}, {high}{right}"
+        return interval_text(self.low, self.high, self.low_inclusive, self.high_inclusive)
 
 
 _INF = math.inf

@@ -37,6 +37,8 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
+from .registry import interval_text
+
 MAX_SCHEDULE_STEPS = 100_000  # as engine.MAX_STEPS (not imported: the engine imports this module)
 
 
@@ -57,10 +59,7 @@ class ScheduleParameter(NamedTuple):
 
     @property
     def range_text(self) -> str:
-        left = "[" if self.low_inclusive else "("
-        right = "]" if self.high_inclusive else ")"
-        high = "∞" if math.isinf(self.high) else f"{self.high:g}"
-        return f"{left}{self.low:g}, {high}{right}"
+        return interval_text(self.low, self.high, self.low_inclusive, self.high_inclusive)
 
     def check(self, value, kind: str):
         """`value` as an int or a float, or ValueError saying what is wrong with it."""
