@@ -22,9 +22,9 @@
     }
     const { ctx, W, H } = P.fitCanvas(canvas, 200, 70);
     ctx.clearRect(0, 0, W, H);
-    let top = 0;
-    for (let i = 0; i < factors.length; i++) top = Math.max(top, factors[i]);
-    top = top > 0 ? top * 1.05 : 1;
+    let most = 0;
+    for (let i = 0; i < factors.length; i++) most = Math.max(most, factors[i]);
+    const top = most > 0 ? most * 1.05 : 1; // a little room above the highest η
     const n = factors.length;
     const sx = (t) => PAD.l + (t / Math.max(1, n)) * (W - PAD.l - PAD.r);
     const sy = (f) => H - PAD.b - (f / top) * (H - PAD.t - PAD.b);
@@ -34,7 +34,7 @@
     ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    ctx.fillText(top >= 10 ? top.toExponential(0) : String(Number(top.toPrecision(2))), PAD.l - 4, sy(top) + 8);
+    ctx.fillText(most >= 10 ? most.toExponential(0) : String(Number(most.toPrecision(2))), PAD.l - 4, sy(most));
     ctx.fillText("0", PAD.l - 4, sy(0));
     ctx.textAlign = "left";
     ctx.textBaseline = "top";

@@ -134,7 +134,7 @@ def _schedule_field() -> html.Div:
     empty box is the default); race.schedule gathers them into the schedule store. Under it,
     ηₜ/η over the race, drawn by assets/schedule.js."""
     def parameter(kind, p):
-        default = "race's steps" if p.key == "T_max" else "a tenth of the race" if p.key == "warmup" else f"{p.default:g}"
+        default = "all steps" if p.key == "T_max" else "steps/10" if p.key == "warmup" else f"{p.default:g}"
         return html.Label(className="schedule-param", title=p.description, children=[
             html.Span(f"{p.label} ({p.text})"),
             dcc.Input(id={"type": SCHEDULE_PARAM, "kind": kind, "key": p.key}, type="number", debounce=True,
