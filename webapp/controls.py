@@ -576,7 +576,7 @@ PARTS: dict[str, Part] = {
         Part("loss", "Loss chart", "part-loss", (), lockable=False),
         Part("share", "Link and export buttons", "share", (), lockable=False),
         Part("explorer", "Learning-rate explorer", "explorer", (("btn-tune", "disabled"),)),
-        Part("lab", "Learning-rate lab", "lab", (("lab-panel", "disabled"),)),
+        Part("lab", "Learning-rate lab", "lab", (("lab-fields", "disabled"),)),
         Part("equations", "Update rules", "equations", (), lockable=False),
     )
 }

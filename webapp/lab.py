@@ -109,7 +109,8 @@ def lab_section() -> html.Section:
     }
     return html.Section(
         className="lab", id="lab", **{"aria-labelledby": "lab-title"},
-        children=[
+        # a fieldset, so that teacher mode's lock (controls.PARTS) disables its tabs and buttons at once
+        children=html.Fieldset(id="lab-fields", className="part-fields lab-fields", children=[
             html.Div(className="lab-top", children=[
                 html.H2("Learning-rate lab", id="lab-title"),
                 html.Span("Lab panel", id="lab-label", className="visually-hidden"),
@@ -120,7 +121,7 @@ def lab_section() -> html.Section:
               for v in LAB_PANELS],
             dcc.Store(id="lab-visible", data=False),
             *[dcc.Store(id=f"lab-{v}-request") for v in LAB_PANELS],  # set by the browser only while on screen
-        ],
+        ]),
     )
 
 
@@ -393,7 +394,7 @@ def on_map_click(click, locked, ids):
         x, gamma = number(point.get("x")), number(point.get("y"))
         lr = 10.0 ** x if x is not None and abs(x) < 30 else None
     locked = locked if isinstance(locked, list) else []
-    if lr is None or gamma is None or lr <= 0 or not 0 <= gamma < 1 or "lr" in locked or "gamma" in locked:
+    if lr is None or gamma is None or lr <= 0 or not 0 <= gamma < 1 or {"lr", "gamma", "lab"} & set(locked):
         return _unchanged()
     ids = ids if isinstance(ids, list) else []
     return dict(lr=SLIDERS["lr"].position(lr), gamma=SLIDERS["gamma"].position(gamma),
