@@ -394,7 +394,7 @@ def on_map_click(click, locked, ids):
         x, gamma = number(point.get("x")), number(point.get("y"))
         lr = 10.0 ** x if x is not None and abs(x) < 30 else None
     locked = locked if isinstance(locked, list) else []
-    if lr is None or gamma is None or lr <= 0 or not 0 <= gamma < 1 or {"lr", "gamma", "lab"} & set(locked):
+    if lr is None or gamma is None or lr <= 0 or not 0 <= gamma < 1 or any(part in locked for part in ("lr", "gamma", "lab")):
         return _unchanged()
     ids = ids if isinstance(ids, list) else []
     return dict(lr=SLIDERS["lr"].position(lr), gamma=SLIDERS["gamma"].position(gamma),
