@@ -76,6 +76,12 @@
     };
   }
 
+  // Whether optimizer `id` is shown: all are until the first race is loaded (the loss chart may
+  // draw a race decoded for its figure before load() has set what is shown).
+  function shown(id) {
+    return !S.visible || S.visible.has(id);
+  }
+
   // Row k of the race in words: "step k", or on the clock in examples "2.4 epochs".
   function when(k, R) {
     R = R || S.race;
@@ -331,7 +337,7 @@
     ctx.clip();
     const heads = [];
     for (let i = 0; i < R.n; i++) {
-      if (!S.visible.has(R.ids[i])) continue;
+      if (!shown(R.ids[i])) continue;
       const last = Math.min(t, R.lastValid[i]);
       ctx.beginPath();
       let pen = false;
@@ -430,7 +436,7 @@
         ctx.save();
         clipTo(ctx, ax);
         drawStart(ctx, ax);
-        if (i >= 0 && S.visible.has(R.ids[i])) {
+        if (i >= 0 && shown(R.ids[i])) {
           const head = drawPathOnMap(ctx, ax, i, t, false);
           drawHead(ctx, head, i, false);
           const label = panelLabel(i, t);
@@ -448,7 +454,7 @@
     drawStart(ctx, ax);
     const heads = [];
     for (let i = 0; i < R.n; i++) {
-      if (S.visible.has(R.ids[i])) heads.push([i, drawPathOnMap(ctx, ax, i, t, true)]);
+      if (shown(R.ids[i])) heads.push([i, drawPathOnMap(ctx, ax, i, t, true)]);
     }
     heads.forEach(([i, head]) => drawHead(ctx, head, i, true));
     ctx.restore();
@@ -463,7 +469,7 @@
     ctx.save();
     clipTo(ctx, ax);
     for (let i = 0; i < R.n; i++) {
-      if (!S.visible.has(R.ids[i])) continue;
+      if (!shown(R.ids[i])) continue;
       const last = Math.min(t, R.lastValid[i]);
       const base = i * R.len;
       ctx.beginPath();
@@ -530,7 +536,7 @@
     const R = S.race;
     const rows = [];
     for (let i = 0; i < R.n; i++) {
-      if (S.visible.has(R.ids[i])) rows.push([i, standing(i, t)]);
+      if (shown(R.ids[i])) rows.push([i, standing(i, t)]);
     }
     return rows.sort((a, b) => a[1].group - b[1].group || a[1].key - b[1].key || a[1].gap - b[1].gap);
   }
@@ -1414,7 +1420,7 @@
     },
     surfaceData: () => S.surface,
     race: () => S.race,
-    isShown: (id) => !S.visible || S.visible.has(id),
+    isShown: shown,
     when: when,
     startAt: (k) => {
       S.initialStep = k;
