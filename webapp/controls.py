@@ -22,7 +22,7 @@ from optimizers import ALL_OPTIMIZERS, EXTRAS, HYPERPARAMETERS, OPTIMIZERS
 from optimizers.engine import CLOCKS
 from optimizers.schedules import SCHEDULES, Schedule
 from surfaces.data import MODELS
-from surfaces.examples_csv import examples_text, read_examples
+from surfaces.examples_csv import examples_text
 
 from . import examples_store
 
@@ -454,11 +454,9 @@ class Examples(Control):
 @lru_cache(maxsize=16)  # every race request checks them again: a large set costs tens of ms
 def canonical_examples(model: str, text: str) -> str:
     """`text`'s examples written back exactly (one text per set of examples, a stable cache key);
-    ValueError, in plain words, for examples a data surface cannot use."""
-    from surfaces import from_data  # the data surfaces import SymPy's catalog: only when needed
-
-    x, y = read_examples(text, model)
-    from_data(model, x, y)  # refuses what the file reader cannot see: separable classes
+    ValueError, in plain words, for examples a data surface cannot use (the surface is built
+    here, once: it refuses what the file reader cannot see, such as separable classes)."""
+    x, y = examples_store.examples_surface(model, text).examples
     return examples_text(x, y, model)
 
 

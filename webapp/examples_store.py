@@ -16,6 +16,10 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from surfaces import from_data
+from surfaces.data import DataSurface, MODELS
+from surfaces.examples_csv import read_examples
+
 INLINE_LIMIT = 16_000  # characters of CSV the page holds itself
 KEPT = 500  # files kept; the oldest go first
 _DIGEST = re.compile(r"[0-9a-f]{32}")
@@ -34,6 +38,15 @@ def directory() -> Path:
         return path
     except OSError:
         return Path(tempfile.mkdtemp(prefix="optimizer-race-examples-"))
+
+
+@lru_cache(maxsize=16)
+def examples_surface(model: str, text) -> DataSurface:
+    """The data surface of the user's examples, `text` a CSV (str or bytes); ValueError, in plain
+    words, for examples it cannot be built from. Cached: every race request asks for it."""
+    x, y = read_examples(text, model)
+    return from_data(model, x, y, id="upload",  # the surface menu's entry (controls.UPLOAD) name=f"Your data ({MODELS[model].name}, {len(x)} examples)",
+                     source="your examples")
 
 
 def digest(model: str, text: str) -> str:

@@ -14,15 +14,12 @@ see race.js).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any, Mapping, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from optimizers import ALL_OPTIMIZERS, EXTRAS, OPTIMIZERS
 from optimizers.engine import examples_per_epoch, is_data
-from surfaces import SURFACES, Surface, from_data, surface_from_formula
-from surfaces.data import MODELS
-from surfaces.examples_csv import read_examples
+from surfaces import SURFACES, Surface, surface_from_formula
 from surfaces.formula import normalise_formula
 
 from . import examples_store
@@ -41,20 +38,12 @@ __all__ = ["RaceState", "RaceKey", "parse", "encode", "decode", "link_problems",
            "VIEWS", "Problems"]
 
 
-@lru_cache(maxsize=16)
-def examples_surface(model: str, text: str) -> Surface:
-    """The data surface of the user's examples (`text`: checked CSV, see controls.Examples)."""
-    x, y = read_examples(text, model)
-    return from_data(model, x, y, id=UPLOAD, name=f"Your data ({MODELS[model].name}, {len(x)} examples)",
-                     source="your examples")
-
-
 def surface_for(surface_id: str, formula: str, examples: tuple[str, str] = DEFAULT_EXAMPLES) -> tuple[Surface, str]:
     """The surface an id names (for CUSTOM, the typed formula's; for UPLOAD, the examples') and the
     normalised formula ("" for a built-in). A formula that is not allowed raises ValueError with
     the reason in plain words."""
     if surface_id == UPLOAD:
-        return examples_surface(*examples), ""
+        return examples_store.examples_surface(*examples), ""
     if surface_id == CUSTOM:
         normalised = normalise_formula(formula if isinstance(formula, str) and formula.strip() else DEFAULT_FORMULA)
         return surface_from_formula(normalised), normalised
