@@ -14,6 +14,7 @@ from dash import Dash
 
 from webapp.callbacks import register_callbacks
 from webapp.lab import register_lab_callbacks
+from webapp.first_race import install_first_race
 from webapp.guard import install_request_guard
 from webapp.layout import build_layout
 from webapp.race import start_warm_up
@@ -39,6 +40,7 @@ def create_app() -> Dash:
     # third of the CPU (zstd, which current browsers ask for first, is cheap at its default).
     app.server.config.update(COMPRESS_BR_LEVEL=1, COMPRESS_LEVEL=1)
     install_request_guard(app)
+    install_first_race(app)  # the first race inside the page: drawn before plotly.js has loaded
     register_callbacks(app)
     register_lab_callbacks(app)
     start_warm_up()  # compiles the engine for every built-in surface while the server starts

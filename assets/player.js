@@ -34,6 +34,7 @@
     camera3d: null, // the 3-D camera the paths were last drawn for
     watching3d: false,
     initialStep: null, // a step to open the first race at (from a shared link), paused
+    earlyRaw: null, // the page's own first race, played before its callback delivers it
   };
   const stepListeners = [];
   const renderListeners = []; // called after every render (the data panel, assets/datapanel.js)
@@ -146,10 +147,11 @@
     this.canvas = null;
     this.hooked = null;
     this.retry = null;
+    this.early = null; // an EarlyMap while the map is drawn before Plotly
   }
 
   Overlay.prototype.render = function () {
-    const gd = graphDiv(this.graphId);
+    let gd = graphDiv(this.graphId);
     if (!gd || !gd._fullLayout || !gd.on) {
       // The plot is not drawn yet (a paused race can arrive first): look again shortly.
       if (!this.retry) {
@@ -158,12 +160,18 @@
           this.render();
         }, 100);
       }
-      return;
+      gd = this.early ? this.early.stand() : null; // the map before Plotly: drawn here
+      if (!gd) return;
+    } else if (this.early) {
+      this.early.end(); // Plotly's map is in: it draws the static parts from now on
+      this.early = null;
     }
-    if (!this.canvas || this.canvas.parentNode !== gd) {
+    const host = gd.host || gd; // the canvas goes in Plotly's element, or the stand-in's host
+    if (!this.canvas || this.canvas.parentNode !== host) {
+      if (this.canvas) this.canvas.remove();
       this.canvas = document.createElement("canvas");
       this.canvas.className = "race-overlay";
-      gd.appendChild(this.canvas);
+      host.appendChild(this.canvas);
     }
     if (this.hooked !== gd && gd.on) {
       this.hooked = gd;
@@ -181,7 +189,44 @@
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
+    if (gd.frame) ctx.drawImage(gd.frame, 0, 0, w, h);
     if (S.race) this.draw(ctx, gd);
+  };
+
+  // ---------------------------------------------------------------- before Plotly ----------
+  // The page's first race (webapp/first_race.py) plays before plotly.js has loaded: the map's
+  // figure is drawn on a canvas (assets/mapframe.js) at the pixels Plotly will draw it at, and
+  // the paths over it, until Plotly's map is in.
+  function EarlyMap(figure) {
+    this.figure = figure;
+    this.stood = null; // the stand-in for Plotly's graph div, for one size
+  }
+
+  // A stand-in for Plotly's graph div (what the overlay and drawMap read of it): the figure's
+  // layout, its axes laid out by mapframe.js, the static parts drawn once, and the element the
+  // overlay's canvas goes in (the map's host: Plotly's own element is not there yet).
+  EarlyMap.prototype.stand = function () {
+    const frame = window.OptimizerRaceMapFrame;
+    const el = document.getElementById("race-map");
+    if (!frame || !el || el.clientWidth < 50 || el.clientHeight < 50) return null;
+    const w = el.clientWidth;
+    const h = el.clientHeight;
+    const dpr = window.devicePixelRatio || 1;
+    if (this.stood && this.stood.clientWidth === w && this.stood.clientHeight === h) return this.stood;
+    const fl = frame.fullLayout(this.figure.layout, w, h);
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    frame.draw(ctx, this.figure, fl, contourSource, (t) => "rgb(" + scaleColor(t).join(",") + ")");
+    this.stood = { layout: this.figure.layout, _fullLayout: fl, clientWidth: w, clientHeight: h,
+                   host: el.parentNode, frame: canvas };
+    return this.stood;
+  };
+
+  EarlyMap.prototype.end = function () {
+    this.stood = null;
   };
 
   function clipTo(ctx, ax) {
@@ -912,13 +957,13 @@
   // One image per surface and panel size serves every panel: a data URL, which Plotly shows at
   // once (it loads other sources itself, later) and exported files' policy allows. Kept for the
   // last few sizes, so switching views costs nothing.
-  const contourImages = new Map();
+  const contourImages = new Map(); // key → {url, canvas}
   function contourImage(surface, w, h) {
     const ratio = Math.min(window.devicePixelRatio || 1, 2);
     const W = Math.round(Math.max(32, Math.min(2048, w * ratio)));
     const H = Math.round(Math.max(32, Math.min(2048, h * ratio)));
     const key = [surface.id, JSON.stringify(surface.domain), W, H].join("|");
-    if (contourImages.has(key)) return contourImages.get(key);
+    if (contourImages.has(key)) return contourImages.get(key).url;
     const L = contourLevels(surface);
     const canvas = document.createElement("canvas");
     canvas.width = W;
@@ -930,8 +975,14 @@
     }
     const url = canvas.toDataURL("image/png");
     if (contourImages.size >= 6) contourImages.delete(contourImages.keys().next().value);
-    contourImages.set(key, url);
+    contourImages.set(key, { url: url, canvas: canvas });
     return url;
+  }
+
+  // The canvas a contour image's URL was made from (the map drawn before Plotly draws it).
+  function contourSource(url) {
+    for (const image of contourImages.values()) if (image.url === url) return image.canvas;
+    return null;
   }
 
   // The contour image laid under subplot k's axes, over the grid's extent.
@@ -978,6 +1029,19 @@
         len: 0.9,
       },
     };
+  }
+
+  // The right margin the colour bar needs (Plotly places it at x = 1.02 of the plot's width, 10 px
+  // in, and widens the margin to fit it): set in the figure, so that the plot's size is known
+  // before Plotly lays it out (the map drawn before Plotly has loaded, assets/mapframe.js). `w`:
+  // the plot and the margin together.
+  let measure = null;
+  function colorbarMargin(trace, w, font) {
+    measure = measure || document.createElement("canvas").getContext("2d");
+    measure.font = font.size + "px " + font.family;
+    const labels = Math.max(0, ...trace.colorbar.ticktext.map((t) => measure.measureText(t).width));
+    const bar = 10 + trace.colorbar.thickness + 3 + labels + 6 + 2 * font.size + 10 + 6; // a few px to spare
+    return Math.ceil((0.02 * w + bar) / 1.02);
   }
 
   function minimaTraces(surface, k) {
@@ -1235,7 +1299,9 @@
       // about the plot area: the map less its margins and the colour bar
       const size = mapSize();
       layout.images = [contourLayoutImage(surface, contourImage(surface, size[0] - 130, size[1] - 36), 1)];
-      data.push(colorbarTrace(surface));
+      const bar = colorbarTrace(surface);
+      data.push(bar);
+      layout.margin.r = colorbarMargin(bar, size[0] - layout.margin.l, layout.font);
       data.push(...minimaTraces(surface, 1));
     }
     return { data: data, layout: layout };
@@ -1349,6 +1415,15 @@
   }
 
   function decoded(race) {
+    if (S.earlyRaw && S.earlyRaw !== race) {
+      // the page's first race again, from its callback: the same race, which plays on
+      if (S.rawRace === S.earlyRaw && JSON.stringify(race) === JSON.stringify(S.earlyRaw)) {
+        S.rawRace = race;
+        S.race.raw = race;
+        if (S.shownRaw === S.earlyRaw) S.shownRaw = race;
+      }
+      S.earlyRaw = null;
+    }
     if (S.rawRace !== race) {
       S.rawRace = race;
       S.race = decodeRace(race);
@@ -1358,13 +1433,13 @@
 
   // Show a race. Returns true when it is a new race (not the same payload again).
   function load(race, surface, view, visible) {
+    const R = decoded(race); // (the page's first race again is not new: decoded says so)
     const fresh = S.shownRaw !== race;
     S.surface = surface;
     S.view = view || "grid";
     S.visible = new Set(visible || []);
     const wasPlaying = S.playing;
     const atEnd = S.shownRaw !== null && S.step >= S.shownSteps;
-    const R = decoded(race);
     S.shownRaw = race;
     S.shownSteps = R.steps;
     if (!fresh) {
@@ -1392,9 +1467,17 @@
     return true;
   }
 
+  // The page's first race, shown before Plotly has loaded: `figure` (mapFigure's) is drawn on a
+  // canvas until Plotly's map is in. Then load() it; the same race from a callback plays on.
+  function prepaint(race, figure) {
+    S.earlyRaw = race;
+    mapOverlay.early = new EarlyMap(figure);
+  }
+
   // The player's API, for the app's glue code, exported files, tests and the benchmark.
   window.OptimizerRacePlayer = {
     load: load,
+    prepaint: prepaint,
     decoded: decoded,
     mapFigure: mapFigure,
     lossFigure: lossFigure,
@@ -1440,6 +1523,7 @@
       twins: twins(S.race, S.visible), // shown optimizers that move together (σ = 0)
       raceShownAt: S.raceShownAt,
       firstFrameAt: S.firstFrameAt,
+      early: S.earlyRaw !== null, // the page's own first race, not yet delivered by its callback
       settings: S.race ? S.race.raw.settings : null,
       noise: S.race ? S.race.raw.noise : null,
       batch_size: S.race ? S.race.raw.batch_size : null,

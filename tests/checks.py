@@ -36,6 +36,13 @@ def callback_request(app, output: str, values: dict) -> dict:
     }
 
 
+# The page is ready: its race from the race callback (not only the one the page carries,
+# webapp/first_race.py) on Plotly's map.
+RACE_ON_SCREEN = ("const s = window.OptimizerRace && window.OptimizerRace.state();"
+                  "const gd = document.querySelector('#race-map .js-plotly-plot');"
+                  "return !!(s && s.steps && !s.early && gd && gd._fullLayout)")
+
+
 def wait_until(predicate, timeout: float, what: str = "condition", interval: float = 0.05, detail=None):
     """The first truthy value of `predicate()`, polled every `interval` seconds; AssertionError
     after `timeout` seconds (with `detail()` appended, e.g. the app's state)."""
@@ -80,6 +87,6 @@ def open_at_size(duo, app, width: int, height: int, query: str = "") -> None:
         duo.start_server(app, navigate=False)  # the page at `query` is the first one loaded
     d = duo.driver
     d.get(duo.server.url + "/" + query)
-    wait_until(lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
+    wait_until(lambda: d.execute_script(RACE_ON_SCREEN),
                20, "the race")
     d.execute_script("window.OptimizerRace.pause()")

@@ -7,7 +7,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.checks import wait_until
+from tests.checks import RACE_ON_SCREEN, wait_until
 from tests.conftest import requested_urls
 
 pytestmark = pytest.mark.browser
@@ -24,7 +24,7 @@ def wait_for(duo, predicate, timeout=10.0, what="condition"):
 def start(duo, app) -> dict:
     duo.start_server(app)
     wait_for(duo, lambda: duo.driver.execute_script(
-        "return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"), 20, "the first race")
+        RACE_ON_SCREEN), 20, "the first race")
     return state(duo)
 
 

@@ -4,6 +4,8 @@ import math
 import time
 
 import pytest
+
+from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -120,7 +122,7 @@ def test_a_copied_link_reproduces_the_race(dash_duo, race_app):
     d.get("about:blank")
     d.get(url)  # a fresh page
     wait_for(dash_duo, lambda: d.execute_script(
-        "return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"), 20, "the race")
+        RACE_ON_SCREEN), 20, "the race")
     after = state(dash_duo)
     assert after["step"] == 137 and not after["playing"]
     # paused at step 137 in the overlay view, and drawn (the race may arrive before the plot)

@@ -5,6 +5,8 @@ import os
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
+from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.by import By
 
 from tests.test_app_browser import console_errors, new_race, start, state, wait_for
@@ -69,7 +71,7 @@ def test_extras_tick_link_reload_untick(dash_duo, race_app):
     # the link reopens the same race
     d.get(url)
     wait_for(dash_duo, lambda: d.execute_script(
-        "return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"), 20, "the race again")
+        RACE_ON_SCREEN), 20, "the race again")
     wait_for(dash_duo, lambda: state(dash_duo)["ids"] == NINE + ["amsgrad", "radam"], 10, "eleven again")
     wait_for(dash_duo, lambda: rows(dash_duo) == 11 and panels(dash_duo) == 11, 10, "11 rows and 11 panels again")
     again = state(dash_duo)
@@ -93,8 +95,7 @@ def test_a_link_with_unknown_extras_opens_with_a_message(dash_duo, race_app):
     dash_duo.start_server(race_app, navigate=False)
     d = dash_duo.driver
     d.get(dash_duo.server.url + "/?surface=bowl&extras=nadam,bogus")
-    wait_for(dash_duo, lambda: d.execute_script(
-        "return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"
-        " && window.OptimizerRace.state().ids.length === 10"), 20, "ten raced")
+    wait_for(dash_duo, lambda: d.execute_script(RACE_ON_SCREEN)
+             and d.execute_script("return window.OptimizerRace.state().ids.length === 10"), 20, "ten raced")
     assert state(dash_duo)["ids"] == NINE + ["nadam"]
     wait_for(dash_duo, lambda: "unknown extras" in d.find_element(By.ID, "notes").text, 10, "the message")

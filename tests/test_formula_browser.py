@@ -2,6 +2,8 @@
 race stays, and the formula survives in the link."""
 
 import pytest
+
+from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -44,7 +46,7 @@ def test_typed_formulas_race_and_bad_ones_are_explained(dash_duo, race_app):
     d.get("about:blank")
     d.get(link)
     wait_for(dash_duo, lambda: d.execute_script(
-        "return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"), 20, "the race")
+        RACE_ON_SCREEN), 20, "the race")
     again = state(dash_duo)
     assert again["surface"] == s["surface"] and again["settings"] == s["settings"]
     stopped = [i for i, k in enumerate(again["diverged_at"]) if k > 0]

@@ -4,6 +4,8 @@ and the map can show are read back from the page and hold there too."""
 import re
 
 import pytest
+
+from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.by import By
 
 from tests.test_app_browser import console_errors, state, wait_for
@@ -66,8 +68,7 @@ def test_every_lesson_shows_its_claims_and_the_leaderboard_bears_them_out(dash_d
     d = dash_duo.driver
     for sid, scenario in SCENARIOS.items():
         d.get(dash_duo.server.url + f"/?scenario={sid}")
-        wait_for(dash_duo, lambda: d.execute_script(
-            "const r = window.OptimizerRace; return !!(r && r.state().steps && r.state().settings)"), 20, sid)
+        wait_for(dash_duo, lambda: d.execute_script(RACE_ON_SCREEN), 20, sid)
         s = state(dash_duo)
         assert s["steps"] == scenario.state.values.get("steps", 500), sid
         assert sorted(s["visible"]) == sorted(scenario.shown), sid

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from optimizers.schedules import Schedule
-from tests.checks import open_at_size, wait_until
+from tests.checks import RACE_ON_SCREEN, open_at_size, wait_until
 from tests.test_app_browser import console_errors, new_race, state
 from webapp.payload import lr_marks
 
@@ -46,7 +46,8 @@ def test_a_lesson_opens_with_its_schedule_and_the_menu_changes_it(dash_duo, race
     # the link reopens the same race
     url = dash_duo.driver.current_url
     dash_duo.driver.get(url)
-    wait_until(lambda: state(dash_duo)["steps"] and loss_chart(dash_duo)["schedule"].get("step_size") == 50, 20,
+    wait_until(lambda: dash_duo.driver.execute_script(RACE_ON_SCREEN)
+               and loss_chart(dash_duo)["schedule"].get("step_size") == 50, 20,
                "the linked schedule")
     assert dash_duo.driver.find_element(By.CSS_SELECTOR, "#schedule-fields-step input").get_attribute("value") == "50"
     assert not console_errors(dash_duo)

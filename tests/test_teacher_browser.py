@@ -6,6 +6,8 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
+from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -74,7 +76,7 @@ def test_the_teachers_panel_writes_the_link(dash_duo, race_app):
     url = d.current_url
     d.get("about:blank")
     d.get(url)
-    wait_for(dash_duo, lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
+    wait_for(dash_duo, lambda: d.execute_script(RACE_ON_SCREEN),
              20, "the race")
     wait_for(dash_duo, lambda: shown(dash_duo, PARTS["explorer"].element) is False, 5, "explorer hidden")
     assert not shown(dash_duo, "teacher-panel")

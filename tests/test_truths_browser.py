@@ -9,6 +9,8 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
+from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -35,7 +37,7 @@ def open_page(duo, query: str, app=None) -> dict:
     d = duo.driver
     d.get("about:blank")
     d.get(duo.server.url + "/" + query)
-    wait_for(duo, lambda: d.execute_script("return !!(window.OptimizerRace && window.OptimizerRace.state().steps)"),
+    wait_for(duo, lambda: d.execute_script(RACE_ON_SCREEN),
              20, "the race")
     return state(duo)
 

@@ -59,6 +59,14 @@ def _lr_sweep(key: RaceKey) -> SweepResult:
     return sweep(param="lr", values=SWEEP_LRS, **arguments)
 
 
+_warmed: set[str] = set()  # the built-in surfaces whose functions are compiled
+
+
+def engine_ready(surface_id: str) -> bool:
+    """Whether a race on this built-in surface costs no compiling (warm_up has raced on it)."""
+    return surface_id in _warmed
+
+
 def warm_up() -> None:
     """Compile the loop over steps, the rules (cached on disk after a fresh clone's first start)
     and every built-in surface's loss and gradient, with a short race on each, the default
@@ -67,6 +75,7 @@ def warm_up() -> None:
     for surface in [first] + [s for s in SURFACES.values() if s is not first]:
         try:
             rollout(surface, steps=2)
+            _warmed.add(surface.id)
         except Exception:  # a warm-up must never take the server down
             logging.getLogger(__name__).exception("warming up %s failed", surface.id)
 
