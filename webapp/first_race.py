@@ -6,8 +6,9 @@ So the page that a link opens carries that link's race and map data in a JSON sc
 and the player draws it on its own canvas (assets/mapframe.js) while the rest of the page loads.
 The race callback then delivers the same race, and the player carries on where it is.
 
-Only races that cost nothing to make go in: a built-in surface whose functions are compiled,
-and no "predict first" (students pick a winner before the race plays).
+Only races that cost nothing to make and can play at once go in: a built-in surface whose
+functions are compiled, not "predict first" (students pick a winner before the race plays), and
+not the 3-D view (its scene needs plotly.js: the race would play unseen).
 """
 
 from __future__ import annotations
