@@ -166,7 +166,7 @@
       this.early.end(); // Plotly's map is in: it draws the static parts from now on
       this.early = null;
     }
-    const host = gd.host || gd; // the canvas goes in Plotly's element, or the stand-in's host
+    const host = gd.overlayHost || gd; // the canvas goes in Plotly's element, or the stand-in's host
     if (!this.canvas || this.canvas.parentNode !== host) {
       if (this.canvas) this.canvas.remove();
       this.canvas = document.createElement("canvas");
@@ -189,7 +189,7 @@
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
-    if (gd.frame) ctx.drawImage(gd.frame, 0, 0, w, h);
+    if (gd.staticParts) ctx.drawImage(gd.staticParts, 0, 0, w, h);
     if (S.race) this.draw(ctx, gd);
   };
 
@@ -221,7 +221,7 @@
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     frame.draw(ctx, this.figure, fl, contourSource, (t) => "rgb(" + scaleColor(t).join(",") + ")");
     this.stood = { layout: this.figure.layout, _fullLayout: fl, clientWidth: w, clientHeight: h,
-                   host: el.parentNode, frame: canvas };
+                   overlayHost: el.parentNode, staticParts: canvas };
     return this.stood;
   };
 

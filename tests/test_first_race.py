@@ -5,6 +5,7 @@ cost more than a page should wait for."""
 import html
 import json
 import re
+from collections import OrderedDict
 
 import pytest
 
@@ -82,8 +83,25 @@ def test_the_page_waits_for_its_callbacks_where_a_race_must_not_play_at_once(cli
 
 
 def test_nothing_is_carried_while_the_surface_compiles(client, monkeypatch):
+    monkeypatch.setattr(first_race_module, "_elements", OrderedDict())  # no link opened before
     monkeypatch.setattr(first_race_module, "engine_ready", lambda surface_id: False)
     assert carried(client) is None
+    monkeypatch.undo()  # compiled: the next page carries it
+    monkeypatch.setattr(first_race_module, "_elements", OrderedDict())
+    assert carried(client) is not None
+
+
+def test_the_last_links_opened_are_kept_and_no_more(client, monkeypatch):
+    monkeypatch.setattr(first_race_module, "_elements", OrderedDict())
+    made = []
+    make = first_race_module._make_element
+    monkeypatch.setattr(first_race_module, "_make_element", lambda search: made.append(search) or make(search))
+    links = [f"?surface=bowl&seed={k}" for k in range(first_race_module.CACHED_LINKS + 5)]
+    pages = [carried(client, q) for q in links]
+    assert [carried(client, q) for q in links[-3:]] == pages[-3:]  # kept: not made again
+    assert len(made) == len(links) and len(first_race_module._elements) == first_race_module.CACHED_LINKS
+    carried(client, links[0])  # the oldest was dropped: made again
+    assert made[-1] == links[0].lstrip("?")
 
 
 @pytest.mark.parametrize("query", [
@@ -117,5 +135,6 @@ def test_a_failing_race_leaves_the_page_to_its_callbacks(client, monkeypatch):
     def broken(search):
         raise RuntimeError("boom")
 
+    monkeypatch.setattr(first_race_module, "_elements", OrderedDict())
     monkeypatch.setattr(first_race_module, "first_race", broken)
     assert carried(client) is None

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 
 import flask
 
@@ -48,9 +50,29 @@ def first_race(search: str) -> dict | None:
     return {"race": race, "surface": surface, "view": state.view, "visible": shown}
 
 
+_elements: OrderedDict[str, str] = OrderedDict()  # query → element, the last few links opened
+_elements_lock = threading.Lock()
+CACHED_LINKS = 32
+
+
 def first_race_element(search: str) -> str:
     """The script element that carries `first_race(search)`, or "" (never an error: the page
-    then simply waits for its callbacks)."""
+    then simply waits for its callbacks). Kept for the last few links: a class opens the same
+    link at once, and the element is 0.2 MB of JSON."""
+    with _elements_lock:
+        if search in _elements:
+            _elements.move_to_end(search)
+            return _elements[search]
+    element = _make_element(search)
+    if element:  # (an empty one may be a surface still compiling: asked again next time)
+        with _elements_lock:
+            _elements[search] = element
+            while len(_elements) > CACHED_LINKS:
+                _elements.popitem(last=False)
+    return element
+
+
+def _make_element(search: str) -> str:
     try:
         payload = first_race(search)
     except Exception:  # the page must open whatever a link says
