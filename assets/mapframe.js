@@ -59,8 +59,12 @@
   // across, one per 40 px up, at multiples of 1, 2 or 5 × a power of ten (the first of those
   // above the rough step), from 0.
   function autoTicks(ax, vertical) {
-    const nt = Math.min(Math.max(ax._length / (vertical ? 40 : 80), 4), 9) + 1;
-    const [r0, r1] = ax.range;
+    return ticksFor(ax.range, Math.min(Math.max(ax._length / (vertical ? 40 : 80), 4), 9) + 1);
+  }
+
+  // Ticks over `range`, about `nt` of them (Plotly's autoTicks for a linear axis).
+  function ticksFor(range, nt) {
+    const [r0, r1] = range;
     const rough = Math.abs(r1 - r0) / nt;
     const base = Math.pow(10, Math.floor(Math.log10(rough)));
     const q = rough / base;
@@ -203,7 +207,7 @@
   }
 
   // A contour trace's colour bar, right of the plot (Plotly's default place: x = 1.02).
-  function drawColorbar(ctx, trace, fl, fontSpec, bandColor) {
+  function drawColorbar(ctx, trace, fl, fontSpec, colorAt) {
     const s = fl._size;
     const cb = trace.colorbar || {};
     const c = trace.contours;
@@ -218,7 +222,7 @@
     for (let k = -1; k < count; k++) {
       const top = py(Math.min(hi, c.start + (k + 1) * c.size));
       const bottom = py(Math.max(lo, c.start + k * c.size));
-      ctx.fillStyle = bandColor((k + 1) / count);
+      ctx.fillStyle = "rgb(" + colorAt((k + 1) / count).join(",") + ")";
       ctx.fillRect(x0, top, thickness, bottom - top);
     }
     ctx.strokeStyle = "#444";
@@ -248,8 +252,9 @@
 
   // The figure's static parts on ctx (CSS pixels): per subplot the background, the layout
   // images below it (`image(source)`: a canvas or image to draw for that source), the axes and
-  // the markers; then the annotations and the colour bar (`bandColor(s)`, s in [0, 1]).
-  function draw(ctx, figure, fl, image, bandColor) {
+  // the markers; then the annotations and the colour bar (`colorAt(s)`: [r, g, b] of the
+  // colour scale at s in [0, 1]).
+  function draw(ctx, figure, fl, image, colorAt) {
     const layout = figure.layout;
     const f = layout.font || {};
     const fontSpec = { size: f.size || 12, family: f.family, color: f.color || "#444" };
@@ -283,8 +288,221 @@
     }
     (layout.annotations || []).forEach((a) => drawAnnotation(ctx, a, fl, fontSpec));
     figure.data.filter((t) => t.type === "contour" && t.showscale)
-      .forEach((t) => drawColorbar(ctx, t, fl, fontSpec, bandColor));
+      .forEach((t) => drawColorbar(ctx, t, fl, fontSpec, colorAt));
   }
 
-  window.OptimizerRaceMapFrame = { fullLayout: fullLayout, autoTicks: autoTicks, draw: draw };
+  // ---- the 3-D view: a surface trace in a scene, drawn as Plotly's gl3d would frame it ----------
+  // Plotly's scene (gl-plot3d) for an unrotated camera: each axis scaled to a span of 1
+  // (dataScale), the box a cube of side 1 + 1/16 around the data's centre, the model matrix
+  // taking that cube to the aspect ratios, a look-at view from the camera's eye, and a
+  // perspective of 45° (near 0.01, far 1000).
+  function lookAt(eye, center, up) {
+    const sub = (a, b) => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    const norm = (a) => {
+      const l = Math.hypot(a[0], a[1], a[2]) || 1;
+      return [a[0] / l, a[1] / l, a[2] / l];
+    };
+    const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+    const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    const z = norm(sub(eye, center));
+    const x = norm(cross(up, z));
+    const y = cross(z, x);
+    // column-major, as gl-matrix keeps it
+    return [x[0], y[0], z[0], 0, x[1], y[1], z[1], 0, x[2], y[2], z[2], 0, -dot(x, eye), -dot(y, eye), -dot(z, eye), 1];
+  }
+
+  function sceneOf(figure, width, height) {
+    const trace = figure.data[0];
+    const sc = figure.layout.scene;
+    const spans = [[Infinity, -Infinity], [Infinity, -Infinity], [Infinity, -Infinity]];
+    const grow = (k, v) => {
+      if (v === null || !isFinite(v)) return;
+      if (v < spans[k][0]) spans[k][0] = v;
+      if (v > spans[k][1]) spans[k][1] = v;
+    };
+    trace.x.forEach((v) => grow(0, v));
+    trace.y.forEach((v) => grow(1, v));
+    trace.z.forEach((row) => row.forEach((v) => grow(2, v)));
+    const aspect = [sc.aspectratio.x, sc.aspectratio.y, sc.aspectratio.z];
+    const dataScale = spans.map(([lo, hi]) => 1 / ((hi - lo) || 1));
+    const centre = spans.map(([lo, hi], k) => ((lo + hi) / 2) * dataScale[k]);
+    const half = (Math.max(...spans.map(([lo, hi], k) => (hi - lo) * dataScale[k])) / 2) * (1 + 1 / 16);
+    const model = [aspect[0] / (2 * half), 0, 0, 0, 0, aspect[1] / (2 * half), 0, 0, 0, 0, aspect[2] / (2 * half), 0,
+                   -centre[0] * aspect[0] / (2 * half), -centre[1] * aspect[1] / (2 * half),
+                   -centre[2] * aspect[2] / (2 * half), 1];
+    const cam = sc.camera;
+    const view = lookAt([cam.eye.x, cam.eye.y, cam.eye.z], [0, 0, 0], [0, 0, 1]);
+    const f = 1 / Math.tan(Math.PI / 8);
+    const near = 0.01;
+    const far = 1000;
+    const projection = [f / (width / height), 0, 0, 0, 0, f, 0, 0, 0, 0, (far + near) / (near - far), -1,
+                        0, 0, (2 * far * near) / (near - far), 0];
+    // the box: the cube in data units (each axis's ticks and grid span it)
+    const box = centre.map((c, k) => [(c - half) / dataScale[k], (c + half) / dataScale[k]]);
+    return {
+      spans: box,
+      dataSpans: spans, // (the surface is coloured over its own z range)
+      _scene: { dataScale: dataScale, glplot: { cameraParams: { model: model, view: view, projection: projection } } },
+      domain: { x: [0, 1], y: [0, 1] },
+    };
+  }
+
+  // The surface seen through `project` (x, y, z → pixels; false behind the camera), as shaded
+  // quads from the farthest to the nearest, coloured by z on the trace's colour scale.
+  function drawSurface(ctx, trace, scene, project, colorAt) {
+    const { x: xs, y: ys, z: zs } = trace;
+    const [zlo, zhi] = scene.dataSpans[2];
+    const step = Math.max(1, Math.floor(Math.max(xs.length, ys.length) / 64)); // about 64 × 64 quads
+    const m = scene._scene.glplot.cameraParams;
+    const ds = scene._scene.dataScale;
+    const quads = [];
+    const p = [0, 0];
+    for (let r = 0; r + step < ys.length; r += step) {
+      for (let c = 0; c + step < xs.length; c += step) {
+        const corners = [[c, r], [c + step, r], [c + step, r + step], [c, r + step]];
+        const pts = [];
+        let z = 0;
+        let ok = true;
+        for (const [cc, rr] of corners) {
+          const v = zs[rr][cc];
+          if (v === null || !project(xs[cc], ys[rr], v, p)) {
+            ok = false;
+            break;
+          }
+          pts.push(p[0], p[1]);
+          z += v;
+        }
+        if (!ok) continue;
+        z /= 4;
+        // depth: the quad's centre in view space (larger is nearer the camera)
+        const X = ((xs[c] + xs[c + step]) / 2) * ds[0];
+        const Y = ((ys[r] + ys[r + step]) / 2) * ds[1];
+        const Z = z * ds[2];
+        const mx = m.model[0] * X + m.model[12];
+        const my = m.model[5] * Y + m.model[13];
+        const mz = m.model[10] * Z + m.model[14];
+        const depth = m.view[2] * mx + m.view[6] * my + m.view[10] * mz + m.view[14];
+        // a little light from the camera's side: slopes facing it brighter, as Plotly shades
+        const dzdx = (zs[r][c + step] - zs[r][c]) * ds[2] / ((xs[c + step] - xs[c]) * ds[0]);
+        const dzdy = (zs[r + step][c] - zs[r][c]) * ds[2] / ((ys[r + step] - ys[r]) * ds[1]);
+        const shade = 1 / Math.sqrt(1 + dzdx * dzdx + dzdy * dzdy);
+        quads.push([depth, pts, (z - zlo) / ((zhi - zlo) || 1), shade]);
+      }
+    }
+    quads.sort((a, b) => a[0] - b[0]);
+    ctx.globalAlpha = trace.opacity || 1;
+    for (const [, pts, t, shade] of quads) {
+      ctx.beginPath();
+      ctx.moveTo(pts[0], pts[1]);
+      ctx.lineTo(pts[2], pts[3]);
+      ctx.lineTo(pts[4], pts[5]);
+      ctx.lineTo(pts[6], pts[7]);
+      ctx.closePath();
+      const k = 0.82 + 0.18 * shade;
+      ctx.fillStyle = "rgb(" + colorAt(t).map((v) => Math.round(v * k)).join(",") + ")";
+      ctx.fill();
+      ctx.strokeStyle = ctx.fillStyle; // no seams between quads
+      ctx.lineWidth = 0.6;
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  // The box's grid on its three far faces, and each axis's tick labels and title along a near
+  // edge: Plotly's look, not its exact placement (Plotly's own scene replaces this in a second).
+  function drawSceneAxes(ctx, figure, scene, project, fontSpec) {
+    const sc = figure.layout.scene;
+    const spans = scene.spans;
+    const p = [0, 0];
+    const q = [0, 0];
+    const at = (k, v, base) => {
+      const out = base.slice();
+      out[k] = v;
+      return out;
+    };
+    const eye = [sc.camera.eye.x, sc.camera.eye.y, sc.camera.eye.z];
+    // the far side of each axis: the bound away from the eye
+    const far = spans.map(([lo, hi], k) => (eye[k] > 0 ? lo : hi));
+    const near = spans.map(([lo, hi], k) => (eye[k] > 0 ? hi : lo));
+    // gl3d's ticks: about nine over each side of the box (its axes are long: over 360 px)
+    const ticks = spans.map((range) => ticksFor(range, 9));
+    const line = (a, b, color, width) => {
+      if (!project(a[0], a[1], a[2], p) || !project(b[0], b[1], b[2], q)) return;
+      ctx.beginPath();
+      ctx.moveTo(p[0], p[1]);
+      ctx.lineTo(q[0], q[1]);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = width;
+      ctx.stroke();
+    };
+    // grid lines: for each axis k, across the two far faces that contain it
+    for (let k = 0; k < 3; k++) {
+      for (const t of ticks[k]) {
+        for (let j = 0; j < 3; j++) {
+          if (j === k) continue;
+          const other = 3 - k - j; // the face at far[other], the line along axis j
+          const a = at(k, t.value, far.slice());
+          a[other] = far[other];
+          a[j] = spans[j][0];
+          const b = a.slice();
+          b[j] = spans[j][1];
+          line(a, b, "rgb(204,204,204)", 1);
+        }
+      }
+    }
+    ctx.font = fontSpec.size + "px " + (fontSpec.family || "system-ui, sans-serif");
+    ctx.fillStyle = fontSpec.color;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    const titles = [sc.xaxis, sc.yaxis, sc.zaxis].map((a) => (a.title && a.title.text) || "");
+    for (let k = 0; k < 3; k++) {
+      // the edge along axis k at the near bound of the next axis and the far bound of the last
+      // (x and y on the floor, z up a near corner)
+      const base = far.slice();
+      if (k < 2) {
+        base[1 - k] = near[1 - k];
+        base[2] = spans[2][0];
+      } else {
+        base[0] = near[0];
+        base[1] = far[1];
+      }
+      const away = k < 2 ? at(1 - k, near[1 - k] + (near[1 - k] - far[1 - k]) * 0.12, base) : at(0, near[0] + (near[0] - far[0]) * 0.08, base);
+      for (const t of ticks[k]) {
+        if (project(...at(k, t.value, away), p)) ctx.fillText(t.text, p[0], p[1]);
+      }
+      const mid = (spans[k][0] + spans[k][1]) / 2;
+      const titleAt = k < 2 ? at(1 - k, near[1 - k] + (near[1 - k] - far[1 - k]) * 0.3, at(k, mid, base))
+        : at(0, near[0] + (near[0] - far[0]) * 0.25, at(k, mid, base));
+      if (!titles[k] || !project(...titleAt, p)) continue;
+      if (k < 2) {
+        ctx.fillText(titles[k], p[0], p[1]);
+        continue;
+      }
+      ctx.save(); // z's title along its axis, as Plotly writes it
+      ctx.translate(p[0], p[1]);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillText(titles[k], 0, 0);
+      ctx.restore();
+    }
+  }
+
+  // The 3-D figure's static parts: the scene's grid and labels, then the surface, seen through
+  // `project` (the player's, for this scene: data → pixels).
+  function draw3d(ctx, figure, fl, project, colorAt) {
+    const f = figure.layout.font || {};
+    const fontSpec = { size: f.size || 12, family: f.family, color: f.color || "#444" };
+    drawSceneAxes(ctx, figure, fl.scene, project, fontSpec);
+    drawSurface(ctx, figure.data[0], fl.scene, project, colorAt);
+  }
+
+  // A figure's layout for either view: a 3-D figure's scene as Plotly would set it up.
+  function layoutOf(figure, width, height) {
+    if (!figure.layout.scene) return fullLayout(figure.layout, width, height);
+    const m = margins(figure.layout);
+    return { _size: { l: m.l, r: m.r, t: m.t, b: m.b, w: width - m.l - m.r, h: height - m.t - m.b },
+             meta: figure.layout.meta, scene: sceneOf(figure, width - m.l - m.r, height - m.t - m.b) };
+  }
+
+  window.OptimizerRaceMapFrame = { fullLayout: fullLayout, layoutOf: layoutOf, autoTicks: autoTicks,
+                                   ticksFor: ticksFor, draw: draw, draw3d: draw3d };
 })();

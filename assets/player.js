@@ -152,7 +152,7 @@
 
   Overlay.prototype.render = function () {
     let gd = graphDiv(this.graphId);
-    if (!gd || !gd._fullLayout || !gd.on) {
+    if (!plotDrawn(gd)) {
       // The plot is not drawn yet (a paused race can arrive first): look again shortly.
       if (!this.retry) {
         this.retry = setTimeout(() => {
@@ -193,6 +193,14 @@
     if (S.race) this.draw(ctx, gd);
   };
 
+  // Whether Plotly has drawn the plot: laid out, and in 3-D its scene's camera set up (WebGL
+  // draws a moment after the layout).
+  function plotDrawn(gd) {
+    if (!gd || !gd._fullLayout || !gd.on) return false;
+    const meta = gd.layout && gd.layout.meta;
+    return !(meta && meta.view === "3d") || sceneProjection(gd) !== null;
+  }
+
   // ---------------------------------------------------------------- before Plotly ----------
   // The page's first race (webapp/first_race.py) plays before plotly.js has loaded: the map's
   // figure is drawn on a canvas (assets/mapframe.js) at the pixels Plotly will draw it at, and
@@ -213,16 +221,18 @@
     const h = el.clientHeight;
     const dpr = window.devicePixelRatio || 1;
     if (this.stood && this.stood.clientWidth === w && this.stood.clientHeight === h) return this.stood;
-    const fl = frame.fullLayout(this.figure.layout, w, h);
+    const fl = frame.layoutOf(this.figure, w, h);
     const canvas = document.createElement("canvas");
     canvas.width = Math.round(w * dpr);
     canvas.height = Math.round(h * dpr);
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    frame.draw(ctx, this.figure, fl, contourSource, (t) => "rgb(" + scaleColor(t).join(",") + ")");
-    this.stood = { layout: this.figure.layout, _fullLayout: fl, clientWidth: w, clientHeight: h,
-                   overlayHost: el.parentNode, staticParts: canvas };
-    return this.stood;
+    const stood = { layout: this.figure.layout, _fullLayout: fl, clientWidth: w, clientHeight: h,
+                    overlayHost: el.parentNode, staticParts: canvas };
+    if (fl.scene) frame.draw3d(ctx, this.figure, fl, sceneProjection(stood), scaleColor);
+    else frame.draw(ctx, this.figure, fl, contourSource, scaleColor);
+    this.stood = stood;
+    return stood;
   };
 
   EarlyMap.prototype.end = function () {

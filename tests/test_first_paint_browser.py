@@ -31,6 +31,18 @@ def first_frame(duo, app, query: str = ""):
     return d
 
 
+def plotly_map_at(duo, app, query: str, size: tuple[int, int]):
+    """The page at `query` in a `size` viewport, once Plotly's map is in."""
+    set_viewport(duo.driver, *size, phone=size[0] < 700)
+    d = first_frame(duo, app, query)
+    plotly_map_in(d)
+    return d
+
+
+# Plotly's map and mapframe.js, in the page
+MAP_AND_FRAME = "const gd = document.querySelector('#race-map .js-plotly-plot'); const F = window.OptimizerRaceMapFrame;"
+
+
 def plotly_map_in(d):
     wait_until(lambda: d.execute_script(
         "const gd = document.querySelector('#race-map .js-plotly-plot');"
@@ -39,11 +51,12 @@ def plotly_map_in(d):
 
 
 @pytest.mark.cold_cache
-def test_the_first_race_plays_on_its_own_map_while_plotly_is_held_up(dash_duo, race_app):
+@pytest.mark.parametrize("view", ["grid", "3d"])
+def test_the_first_race_plays_on_its_own_map_while_plotly_is_held_up(dash_duo, race_app, view):
     d = dash_duo.driver
     d.execute_cdp_cmd("Network.enable", {})
     d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*plotly.min.js*"]})
-    d = first_frame(dash_duo, race_app)
+    d = first_frame(dash_duo, race_app, f"?view={view}")
     assert d.execute_script("return !!document.getElementById('first-race')")
     assert d.execute_script("return typeof (window.Plotly && window.Plotly.newPlot)") != "function"
     assert d.execute_script("return !document.querySelector('#race-map .js-plotly-plot')")
@@ -62,7 +75,7 @@ def test_the_first_race_plays_on_its_own_map_while_plotly_is_held_up(dash_duo, r
           if (Math.abs(data[i] - 27) < 25 && Math.abs(data[i + 1] - 122) < 25 && Math.abs(data[i + 2] - 58) < 25) path++;
         }
         return [drawn / (data.length / 4), dark, path];""")
-    assert pixels[0] > 0.6, pixels  # the nine maps fill most of it
+    assert pixels[0] > (0.6 if view == "grid" else 0.1), pixels  # the nine maps, or the surface
     assert pixels[1] > 500 and pixels[2] > 30, pixels  # text and a path
     rows = d.execute_script("return document.querySelectorAll('#leaderboard tr[data-id]').length")
     assert rows == 9
@@ -77,14 +90,10 @@ def test_the_first_race_plays_on_its_own_map_while_plotly_is_held_up(dash_duo, r
     ("", (390, 844)),
 ])
 def test_the_map_drawn_before_plotly_is_at_plotlys_pixels(dash_duo, race_app, query, size):
-    set_viewport(dash_duo.driver, *size, phone=size[0] < 700)
-    d = first_frame(dash_duo, race_app, query)
-    plotly_map_in(d)
+    d = plotly_map_at(dash_duo, race_app, query, size)
     # the axes mapframe.js lays out for the figure on screen, against Plotly's: every panel's
     # place and size, and the ticks (values and labels)
-    found = d.execute_script("""
-        const gd = document.querySelector('#race-map .js-plotly-plot');
-        const F = window.OptimizerRaceMapFrame;
+    found = d.execute_script(MAP_AND_FRAME + """
         const fl = F.fullLayout(gd.layout, gd.clientWidth, gd.clientHeight);
         const out = [];
         for (let k = 1; ; k++) {
@@ -129,3 +138,26 @@ def test_a_link_to_a_paused_step_opens_there(dash_duo, race_app):
         s = d.execute_script("return window.OptimizerRace.state()")
         assert s["step"] == 40 and not s["playing"] and s["surface"] == "bowl"
         plotly_map_in(d)
+
+
+@pytest.mark.parametrize("query, size", [
+    ("?view=3d", (1366, 768)),
+    ("?view=3d&surface=iris", (1920, 1080)),
+    ("?view=3d&surface=himmelblau", (390, 844)),
+])
+def test_the_3d_scene_drawn_before_plotly_has_plotlys_camera_and_ticks(dash_duo, race_app, query, size):
+    d = plotly_map_at(dash_duo, race_app, query, size)
+    found = d.execute_script(MAP_AND_FRAME + """
+        const scene = gd._fullLayout.scene._scene;
+        const ours = F.layoutOf({data: gd.data, layout: gd.layout}, gd.clientWidth, gd.clientHeight).scene;
+        const theirs = scene.glplot.cameraParams, mine = ours._scene.glplot.cameraParams;
+        const gap = (a, b) => Math.max(...Array.from(a).map((v, i) => Math.abs(v - b[i])));
+        const ticks = scene.glplot.axes.ticks.map((axis) => axis.map((t) => t.text));
+        const ourTicks = ours.spans.map((range) => F.ticksFor(range, 9).map((t) => t.text));
+        return {model: gap(theirs.model, mine.model), view: gap(theirs.view, mine.view),
+                projection: gap(theirs.projection, mine.projection),
+                dataScale: gap(scene.dataScale, ours._scene.dataScale),
+                ticks: JSON.stringify(ticks), ourTicks: JSON.stringify(ourTicks)};""")
+    for key in ("model", "view", "projection", "dataScale"):
+        assert found[key] < 1e-6, (key, found)
+    assert found["ticks"] == found["ourTicks"]

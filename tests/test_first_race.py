@@ -54,6 +54,7 @@ def callbacks_race(query: str) -> tuple[dict, dict, tuple]:
     "?surface=saddle&lr=0.05&noise=0.3&batch=8&seed=4&hide=adagrad,adadelta",
     "?surface=bowl&extras=adamw,radam&schedule=step:step_size=100,gamma=0.5",
     "?scenario=lr_too_high",
+    "?view=3d&surface=iris",
 ])
 def test_the_page_carries_the_race_its_callbacks_send(client, query):
     first = carried(client, query)
@@ -62,7 +63,7 @@ def test_the_page_carries_the_race_its_callbacks_send(client, query):
     assert first["race"] == json.loads(json.dumps(race))
     assert first["surface"] == json.loads(json.dumps(surface))
     assert first["visible"] == [oid for oid in race["ids"] if oid not in hidden]
-    assert first["view"] == ("overlay" if "view=overlay" in query else "grid")
+    assert first["view"] == next((v for v in ("overlay", "3d") if f"view={v}" in query), "grid")
 
 
 def test_a_lesson_link_carries_the_lessons_race(client):
@@ -75,7 +76,6 @@ def test_a_lesson_link_carries_the_lessons_race(client):
 @pytest.mark.parametrize("query", [
     "?surface=custom&f=x**2%2By**2",  # a typed formula: compiled in a sandbox, not for the page
     "?predict=1",  # students predict the winner before the race plays
-    "?view=3d",  # the race would play before its 3-D map can be drawn
     "?surface=upload",
 ])
 def test_the_page_waits_for_its_callbacks_where_a_race_must_not_play_at_once(client, query):

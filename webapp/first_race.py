@@ -1,14 +1,15 @@
 """The page's first race, inside the page itself.
 
 Dash starts its callbacks only once every component's code has loaded, the 4.8 MB of plotly.js
-among them: about two seconds on a school laptop before the first race could even be asked for.
+among them: about two seconds (headless Chromium, two shared cores) before the first race could
+even be asked for.
 So the page that a link opens carries that link's race and map data in a JSON script element,
-and the player draws it on its own canvas (assets/mapframe.js) while the rest of the page loads.
+and the player draws it on its own canvas (assets/mapframe.js: the flat maps, and the 3-D view's
+surface in Plotly's camera) while the rest of the page loads.
 The race callback then delivers the same race, and the player carries on where it is.
 
 Only races that cost nothing to make and can play at once go in: a built-in surface whose
-functions are compiled, not "predict first" (students pick a winner before the race plays), and
-not the 3-D view (its scene needs plotly.js: the race would play unseen).
+functions are compiled, and not "predict first" (students pick a winner before the race plays).
 """
 
 from __future__ import annotations
@@ -33,13 +34,13 @@ log = logging.getLogger(__name__)
 def first_race(search: str) -> dict | None:
     """What the page for this link's query shows first: the race and surface payloads exactly as
     the callbacks will send them, the view and the optimizers shown; None when the page should
-    wait for its callbacks (a typed formula or uploaded examples, "predict first", the 3-D view,
-    or an engine still compiling)."""
+    wait for its callbacks (a typed formula or uploaded examples, "predict first", or an engine
+    still compiling)."""
     try:
         linked = link.decode(search, DEFAULT_SURFACE, Problems(), {k: s.state for k, s in SCENARIOS.items()})
     except ValueError:  # the link's formula is not allowed: the callbacks say so
         return None
-    if linked.surface in (CUSTOM, UPLOAD) or linked.predict or linked.view == "3d" or not engine_ready(linked.surface):
+    if linked.surface in (CUSTOM, UPLOAD) or linked.predict or not engine_ready(linked.surface):
         return None
     # the page's controls read back: the state the race callback will see
     state = link.parse(linked.controls())[0]
