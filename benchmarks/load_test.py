@@ -9,7 +9,9 @@
     python -m benchmarks.load_test --prop explorer-visible.data=true --prop-share 0.25
 
 By default it starts the documented server on a free 127.0.0.1 port (what `make serve` runs:
-`python -m gunicorn -c gunicorn.conf.py`, with `--bind` added) and stops it at the end. Each
+`python -m gunicorn -c gunicorn.conf.py`, with `--bind` added), waits until its workers have
+warmed up (compiled the engine: their CPU falls idle, as a teacher's server is before the class
+comes), and stops it at the end. Each
 student is a thread with its own connections (up to six, keep-alive where the server allows it;
 the callbacks that are ready together go out in parallel, as in a browser) and its own copy of
 the page's state (devtools/dash_client.py builds every request from the app's own
@@ -106,6 +108,24 @@ def server_connections(server: Server) -> dict[int, int] | None:
             continue
         counts[pid] = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
     return counts
+
+
+def wait_until_warm(server: Server, idle_share: float = 0.05, window: float = 1.0, limit: float = 180.0) -> float | None:
+    """Wait until the server's processes use less than `idle_share` of a core over `window`
+    seconds: each worker compiles the engine for every built-in surface in the background after
+    it answers (webapp.race.start_warm_up), as a teacher's server does before the class arrives.
+    The seconds waited (None off Linux, or after `limit`)."""
+    t0 = time.monotonic()
+    before = server_cpu_seconds(server)
+    if before is None:
+        return None
+    while time.monotonic() - t0 < limit:
+        time.sleep(window)
+        now = server_cpu_seconds(server)
+        if now - before < idle_share * window:
+            return time.monotonic() - t0
+        before = now
+    return None
 
 
 class ConnectionWatch:
@@ -651,6 +671,9 @@ def main(argv=None) -> int:
     try:
         if server:
             server.wait_ready()
+            warm = wait_until_warm(server)
+            print("the server's workers warmed up (compiled) in " + (f"{warm:.1f} s" if warm is not None else
+                  "an unknown time (no /proc, or over 180 s)") + " after it answered; the students come now", flush=True)
         probe = HttpClient(url)
         app = DashApp.fetch(probe)
         probe.close()

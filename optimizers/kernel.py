@@ -169,10 +169,12 @@ def integrate(surface, start, steps: int, table: RunTable, noise_table=None, tra
     multiplies every run's η at each of its own steps: ηₜ = η·lr_factors[t − 1]; None keeps η
     constant (and the loop multiplies nothing)."""
     K = len(table.kinds)
-    factors = _NO_SCHEDULE if lr_factors is None else np.ascontiguousarray(lr_factors, dtype=float)
+    # Every array the loop takes is C-contiguous and writeable: numba compiles the loop once per
+    # argument type, and a read-only or strided array is another type (half a second each time).
+    factors = _NO_SCHEDULE if lr_factors is None else np.require(lr_factors, dtype=float, requirements=["C", "W"])
     if lr_factors is not None and (factors.ndim != 1 or len(factors) < steps):
         raise ValueError(f"lr_factors must be one number per step ({steps}), not shape {factors.shape}")
-    own = np.full(K, steps, dtype=np.int64) if run_steps is None else np.asarray(run_steps, dtype=np.int64)
+    own = np.full(K, steps, dtype=np.int64) if run_steps is None else np.require(run_steps, np.int64, ["C", "W"])
     begin = np.ascontiguousarray(np.broadcast_to(np.asarray(start, dtype=float), (K, 2)))
     out = np.empty((K, steps + 1, 2))  # run-major inside the loop, step-major outside
     losses = np.empty((K, steps + 1))

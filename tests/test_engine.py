@@ -366,3 +366,23 @@ def test_bad_sweeps_raise_clear_value_errors(kwargs, message):
 def test_surface_argument_is_checked():
     with pytest.raises(ValueError, match="Surface"):
         rollout("bowl")
+
+
+def test_every_clock_and_schedule_takes_the_loop_the_warm_up_compiled():
+    """numba compiles the loop once per type of its arguments, and a strided or read-only array is
+    another type: half a second of a worker's CPU for the first student who flips the clock or
+    picks a schedule. Every race takes the loop webapp.race.warm_up compiled."""
+    pytest.importorskip("numba")
+    from optimizers import kernel
+    from webapp import state as link
+    from webapp.race import warm_up
+
+    warm_up()
+    compiled = list(kernel._loop.signatures)
+    for query in ["surface=rosenbrock&steps=50&clock=examples", "surface=bowl&schedule=step:step_size=10,gamma=0.5",
+                  "surface=iris&steps=80&clock=examples&schedule=cosine", "surface=wine&steps=60&clock=examples",
+                  "surface=beale&noise=2&batch=4&clock=examples&extras=adamw", "surface=sparse&schedule=exponential"]:
+        state = link.parse(link.decode(query).controls())[0]
+        for record_states in (False, True):
+            rollout(**state.race_key().rollout_arguments(record_states=record_states))
+    assert list(kernel._loop.signatures) == compiled
