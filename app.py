@@ -13,9 +13,9 @@ import argparse
 from dash import Dash
 
 from webapp.callbacks import register_callbacks
-from webapp.lab import register_lab_callbacks
 from webapp.first_race import install_first_race
 from webapp.guard import install_request_guard
+from webapp.lab import register_lab_callbacks
 from webapp.layout import build_layout
 from webapp.race import start_warm_up
 from webapp.timing import server_timing

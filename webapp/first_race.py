@@ -2,11 +2,10 @@
 
 Dash starts its callbacks only once every component's code has loaded, the 4.8 MB of plotly.js
 among them: about two seconds (headless Chromium, two shared cores) before the first race could
-even be asked for.
-So the page that a link opens carries that link's race and map data in a JSON script element,
-and the player draws it on its own canvas (assets/mapframe.js: the flat maps, and the 3-D view's
-surface in Plotly's camera) while the rest of the page loads.
-The race callback then delivers the same race, and the player carries on where it is.
+even be asked for. So the page that a link opens carries that link's race and map data in a
+JSON script element, and the player draws it on its own canvas (assets/mapframe.js: the flat
+maps, and the 3-D view's surface in Plotly's camera) while the rest of the page loads. The race
+callback then delivers the same race, and the player carries on where it is.
 
 Only races that cost nothing to make and can play at once go in: a built-in surface whose
 functions are compiled, and not "predict first" (students pick a winner before the race plays).
