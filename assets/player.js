@@ -215,10 +215,13 @@
   // overlay's canvas goes in (the map's host: Plotly's own element is not there yet).
   EarlyMap.prototype.stand = function () {
     const frame = window.OptimizerRaceMapFrame;
+    // the map's host, which the map fills (and which stays if plotly.js fails to load and the
+    // graph's element goes)
     const el = document.getElementById("race-map");
-    if (!frame || !el || el.clientWidth < 50 || el.clientHeight < 50) return null;
-    const w = el.clientWidth;
-    const h = el.clientHeight;
+    const host = el ? el.parentNode : this.stood && this.stood.overlayHost;
+    if (!frame || !host || !host.isConnected || host.clientWidth < 50 || host.clientHeight < 50) return null;
+    const w = host.clientWidth;
+    const h = host.clientHeight;
     const dpr = window.devicePixelRatio || 1;
     if (this.stood && this.stood.clientWidth === w && this.stood.clientHeight === h) return this.stood;
     const fl = frame.layoutOf(this.figure, w, h);
@@ -228,7 +231,7 @@
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const stood = { layout: this.figure.layout, _fullLayout: fl, clientWidth: w, clientHeight: h,
-                    overlayHost: el.parentNode, staticParts: canvas };
+                    overlayHost: host, staticParts: canvas };
     if (fl.scene) frame.draw3d(ctx, this.figure, fl, sceneProjection(stood), scaleColor);
     else frame.draw(ctx, this.figure, fl, contourSource, scaleColor);
     this.stood = stood;
@@ -1484,10 +1487,22 @@
     mapOverlay.early = new EarlyMap(figure);
   }
 
+  // A new figure for the map while it is still drawn before Plotly (a phone's switcher picks
+  // another optimizer): drawn at once. False once Plotly's map is in.
+  function repaint(figure) {
+    if (!mapOverlay.early) return false;
+    const before = mapOverlay.early.stood;
+    mapOverlay.early = new EarlyMap(figure);
+    mapOverlay.early.stood = before && { overlayHost: before.overlayHost }; // (its host, not its size)
+    mapOverlay.render();
+    return true;
+  }
+
   // The player's API, for the app's glue code, exported files, tests and the benchmark.
   window.OptimizerRacePlayer = {
     load: load,
     prepaint: prepaint,
+    repaint: repaint,
     decoded: decoded,
     mapFigure: mapFigure,
     lossFigure: lossFigure,

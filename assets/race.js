@@ -81,8 +81,11 @@
   }
   function redrawMap() {
     // only the side-by-side view changes (a new 3-D figure would turn the camera back)
-    if (single.args && single.args[1] === "grid" && window.dash_clientside && window.dash_clientside.set_props) {
-      window.dash_clientside.set_props("race-map", { figure: singleMapFigure() });
+    if (!(single.args && single.args[1] === "grid")) return;
+    const figure = singleMapFigure();
+    P.repaint(figure); // the map drawn before Plotly, if it still is
+    if (window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props("race-map", { figure: figure });
     }
   }
   function pick(id) {

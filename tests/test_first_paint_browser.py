@@ -161,3 +161,35 @@ def test_the_3d_scene_drawn_before_plotly_has_plotlys_camera_and_ticks(dash_duo,
     for key in ("model", "view", "projection", "dataScale"):
         assert found[key] < 1e-6, (key, found)
     assert found["ticks"] == found["ourTicks"]
+
+
+@pytest.mark.cold_cache
+def test_a_phone_switches_the_map_before_plotly_has_loaded(dash_duo, race_app):
+    d = dash_duo.driver
+    set_viewport(d, 390, 844, phone=True)
+    d.execute_cdp_cmd("Network.enable", {})
+    d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*plotly.min.js*"]})
+    d = first_frame(dash_duo, race_app, "?surface=saddle")
+    d.execute_script("window.OptimizerRace.pause(); window.OptimizerRacePlayer.setStep(200)")
+
+    def colour_pixels():
+        # pixels of each optimizer's colour on the map drawn before Plotly (one panel on a phone)
+        return d.execute_script("""
+            const R = window.OptimizerRacePlayer.race();
+            const c = document.querySelector('.map-host > canvas.race-overlay');
+            const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            return R.colors.map((hex) => {
+              const [r, g, b] = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+              let n = 0;
+              for (let i = 0; i < data.length; i += 4)
+                if (Math.abs(data[i] - r) < 6 && Math.abs(data[i + 1] - g) < 6 && Math.abs(data[i + 2] - b) < 6) n++;
+              return n;
+            });""")
+
+    ids = d.execute_script("return window.OptimizerRace.state().ids")
+    shown = wait_until(lambda: (n := colour_pixels())[0] > 30 and n, 10, "Gradient Descent's panel")
+    assert shown[1] < 5  # SGD is not drawn: one panel at a time
+    assert d.execute_script("return document.querySelector('#map-switch select').value") == ids[0]
+    d.find_element("css selector", "#map-switch .map-next").click()
+    after = wait_until(lambda: (n := colour_pixels())[1] > 30 and n, 10, "SGD's panel")
+    assert after[0] < 5, after
