@@ -20,7 +20,8 @@
     return { l: pick(m.l, 80), r: pick(m.r, 80), t: pick(m.t, 100), b: pick(m.b, 80) };
   }
 
-  // One axis as Plotly lays it out: its pixel offset and length, its range, and pixel → value.
+  // One axis as Plotly lays it out: its pixel offset and length, its range, pixel → value (from
+  // the axis's start) and value → pixel (on the plot).
   function axis(spec, offset, length, flip) {
     const [r0, r1] = spec.range;
     const scale = length / (r1 - r0);
@@ -31,6 +32,7 @@
       type: "linear",
       spec: spec,
       p2c: flip ? (p) => r1 - p / scale : (p) => r0 + p / scale,
+      at: flip ? (v) => offset + (r1 - v) * scale : (v) => offset + (v - r0) * scale,
     };
   }
 
@@ -139,7 +141,7 @@
     let widest = 0;
     ticks.forEach((t) => {
       if (vertical) {
-        const y = ax._offset + (ax.range[1] - t.value) * (ax._length / (ax.range[1] - ax.range[0]));
+        const y = ax.at(t.value);
         const x = other._offset;
         ctx.beginPath();
         ctx.moveTo(x, Math.round(y) + 0.5);
@@ -150,7 +152,7 @@
         ctx.fillText(t.text, x - len - 2, y);
         widest = Math.max(widest, ctx.measureText(t.text).width);
       } else {
-        const x = ax._offset + (t.value - ax.range[0]) * (ax._length / (ax.range[1] - ax.range[0]));
+        const x = ax.at(t.value);
         const y = other._offset + other._length;
         ctx.beginPath();
         ctx.moveTo(Math.round(x) + 0.5, y);
@@ -263,10 +265,7 @@
       const xa = fl["xaxis" + sfx];
       const ya = fl["yaxis" + sfx];
       if (!xa || !ya) break;
-      const ax = {
-        x: (v) => xa._offset + (v - xa.range[0]) * (xa._length / (xa.range[1] - xa.range[0])),
-        y: (v) => ya._offset + (ya.range[1] - v) * (ya._length / (ya.range[1] - ya.range[0])),
-      };
+      const ax = { x: xa.at, y: ya.at };
       ctx.save();
       ctx.beginPath();
       ctx.rect(xa._offset, ya._offset, xa._length, ya._length);

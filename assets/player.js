@@ -162,9 +162,8 @@
       }
       gd = this.early ? this.early.stand() : null; // the map before Plotly: drawn here
       if (!gd) return;
-    } else if (this.early) {
-      this.early.end(); // Plotly's map is in: it draws the static parts from now on
-      this.early = null;
+    } else {
+      this.early = null; // Plotly's map is in: it draws the static parts from now on
     }
     const host = gd.overlayHost || gd; // the canvas goes in Plotly's element, or the stand-in's host
     if (!this.canvas || this.canvas.parentNode !== host) {
@@ -236,10 +235,6 @@
     else frame.draw(ctx, this.figure, fl, contourSource, scaleColor);
     this.stood = stood;
     return stood;
-  };
-
-  EarlyMap.prototype.end = function () {
-    this.stood = null;
   };
 
   function clipTo(ctx, ax) {

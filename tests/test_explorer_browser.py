@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from surfaces import SURFACES
+from tests.checks import RACE_ON_SCREEN
 from tests.test_app_browser import (choose_surface, console_errors, new_race, painted_pixels, start, state,
                                     wait_for)
 from webapp.payload import surface_payload

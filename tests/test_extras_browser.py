@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.by import By
 
+from tests.checks import RACE_ON_SCREEN
 from tests.test_app_browser import console_errors, new_race, start, state, wait_for
 
 pytestmark = pytest.mark.browser

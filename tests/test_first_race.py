@@ -11,10 +11,9 @@ import pytest
 
 from webapp import first_race as first_race_module
 from webapp import state as link
-from webapp.controls import DEFAULT_SURFACE
 from webapp.payload import race_payload, surface_payload
 from webapp.race import race_result, warm_up
-from webapp.scenarios import SCENARIOS
+from webapp.scenarios import SCENARIOS, decode_link
 
 ELEMENT = re.compile(r'<script id="first-race" type="application/json">(.*?)</script>', re.S)
 
@@ -40,7 +39,7 @@ def callbacks_race(query: str) -> tuple[dict, dict, tuple]:
     """The race and surface payloads the page's callbacks send for this link, and the optimizers
     it hides: the link read into controls (on_apply), the controls read back (on_race_inputs,
     on_surface)."""
-    state = link.decode(query.lstrip("?"), DEFAULT_SURFACE, None, {k: s.state for k, s in SCENARIOS.items()})
+    state = decode_link(query.lstrip("?"))
     state = link.parse(state.controls())[0]
     model = state.surface_model
     return race_payload(race_result(state), model), surface_payload(model), state.hidden

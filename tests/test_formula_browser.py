@@ -3,10 +3,10 @@ race stays, and the formula survives in the link."""
 
 import pytest
 
-from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from tests.checks import RACE_ON_SCREEN
 from tests.test_app_browser import console_errors, new_race, start, state, wait_for
 
 pytestmark = pytest.mark.browser

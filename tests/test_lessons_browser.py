@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.by import By
 
+from tests.checks import RACE_ON_SCREEN
 from tests.test_app_browser import console_errors, state, wait_for
 from webapp.claims import DIVERGED, LEFT, MOVING, SETTLED, Standing
 from webapp.scenarios import SCENARIOS

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
+from tests.checks import RACE_ON_SCREEN
 from tests.test_app_browser import console_errors, start, state, wait_for
 from tests.test_truths_browser import open_page
 from webapp.controls import PARTS

@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.checks import RACE_ON_SCREEN
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from optimizers import OPTIMIZERS
 from surfaces import get_surface
+from tests.checks import RACE_ON_SCREEN
 from tests.test_app_browser import console_errors, new_race, painted_pixels, slider_thumb, press, start, state, wait_for
 from webapp.export import rollout_from_json
 from webapp.controls import CUSTOM

@@ -33,7 +33,7 @@ from .export import race_csv, race_html, race_json
 from .layout import SCHEDULE_PARAM, lesson_panel
 from .payload import race_payload, surface_payload
 from .race import lr_sweep, race_result, race_with_states
-from .scenarios import SCENARIOS
+from .scenarios import SCENARIOS, decode_link
 
 log = logging.getLogger(__name__)
 # The per-optimizer inputs; the browser gathers them into the overrides store (race.overrides),
@@ -188,7 +188,7 @@ def on_apply(search, **raw):
     trigger = ctx.triggered_id
     if trigger in (None, "url"):
         try:
-            state = link.decode(search, DEFAULT_SURFACE, problems, {k: s.state for k, s in SCENARIOS.items()})
+            state = decode_link(search, problems)
         except ValueError as err:  # the link's formula is not allowed
             problems.append(f"The link's formula was not used: {err}")
             state = link.RaceState(DEFAULT_SURFACE)

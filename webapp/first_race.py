@@ -21,10 +21,10 @@ from collections import OrderedDict
 import flask
 
 from . import state as link
-from .controls import CUSTOM, DEFAULT_SURFACE, UPLOAD, Problems
+from .controls import CUSTOM, UPLOAD
 from .payload import race_payload, surface_payload
 from .race import engine_ready, race_result
-from .scenarios import SCENARIOS
+from .scenarios import decode_link
 
 ELEMENT_ID = "first-race"
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def first_race(search: str) -> dict | None:
     wait for its callbacks (a typed formula or uploaded examples, "predict first", or an engine
     still compiling)."""
     try:
-        linked = link.decode(search, DEFAULT_SURFACE, Problems(), {k: s.state for k, s in SCENARIOS.items()})
+        linked = decode_link(search)
     except ValueError:  # the link's formula is not allowed: the callbacks say so
         return None
     if linked.surface in (CUSTOM, UPLOAD) or linked.predict or not engine_ready(linked.surface):

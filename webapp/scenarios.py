@@ -17,7 +17,8 @@ from surfaces import SURFACES
 
 from .claims import (MOVING, Claim, diverges, diverges_before, ends_near, first_step, leaves, loss_between, never_arrives,
                      on_engine, rms_distance, row, settles, settles_before, sign_changes, travel)
-from .state import RaceState
+from .controls import DEFAULT_SURFACE
+from .state import RaceState, decode
 from . import edge_of_stability as _eos
 
 _SPARSE_W = SURFACES["sparse"].minima[0][0]  # the best fit's weight on the sparse-feature set
@@ -556,3 +557,11 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+LESSON_STATES: dict[str, RaceState] = {k: s.state for k, s in SCENARIOS.items()}
+
+
+def decode_link(search: str | None, problems=None) -> RaceState:
+    """The state a page's link describes (state.decode), a lesson's link (`?scenario=…`) opening
+    the lesson as written. ValueError for a typed formula that is not allowed."""
+    return decode(search, DEFAULT_SURFACE, problems, LESSON_STATES)
