@@ -37,8 +37,9 @@ def create_app() -> Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     # The races are base64 float32, which compression mostly shrinks by base64's own overhead:
     # brotli and gzip at level 1 lose about 2 % of that against their defaults, for a half to a
-    # third of the CPU (zstd, which current browsers ask for first, is cheap at its default).
-    app.server.config.update(COMPRESS_BR_LEVEL=1, COMPRESS_LEVEL=1)
+    # third of the CPU; zstd (which current browsers ask for first) at level 1 the same size as
+    # at its default 3, for 0.23 ms instead of 0.33 ms per 100 kB race.
+    app.server.config.update(COMPRESS_BR_LEVEL=1, COMPRESS_LEVEL=1, COMPRESS_ZSTD_LEVEL=1)
     install_request_guard(app)
     install_first_race(app)  # the first race inside the page: drawn before plotly.js has loaded
     register_callbacks(app)

@@ -540,6 +540,10 @@ def phase_report(phase: str, recorder: Recorder, wall: float, cpu: float | None)
             "wire_kB_max": round(max((s.wire_bytes for s in ks), default=0) / 1000, 1),
             "body_kB_mean": round(statistics.fmean([s.body_bytes for s in ks]) / 1000, 1) if ks else None,
         }
+        cpu_ms = [s.cpu_ms for s in ks if s.cpu_ms is not None]
+        if cpu_ms:  # where the server's CPU goes: the app's CPU per request of this kind, and in all
+            report["by_kind"][kind].update(app_cpu_ms_mean=round(statistics.fmean(cpu_ms), 2),
+                                           app_cpu_s=round(sum(cpu_ms) / 1000, 2))
     if cpu is not None:
         report["server_cpu_s"] = round(cpu, 2)
         report["server_cores_busy"] = round(cpu / wall, 2) if wall > 0 else None
@@ -561,7 +565,9 @@ def print_report(r: dict) -> None:
         if st.get("n"):
             print(f"  {kind:<14} n={st['n']:<5} p50 {st['p50_ms']:7.1f} ms  p95 {st['p95_ms']:7.1f} ms  "
                   f"max {st['max_ms']:7.1f} ms  wire {st['wire_kB_mean']:6.1f} kB mean, "
-                  f"{st['wire_kB_max']:6.1f} kB max (decoded {st['body_kB_mean']:.1f} kB)")
+                  f"{st['wire_kB_max']:6.1f} kB max (decoded {st['body_kB_mean']:.1f} kB)"
+                  + (f", app CPU {st['app_cpu_ms_mean']:.1f} ms mean, {st['app_cpu_s']:.1f} s in all"
+                     if "app_cpu_s" in st else ""))
     side = r.get("server_side")
     if side:
         for label, what in (("app_ms", "in the app"), ("cpu_ms", "CPU in the app"),
@@ -576,6 +582,8 @@ def print_report(r: dict) -> None:
     if "server_cpu_s" in r:
         print(f"  server CPU {r['server_cpu_s']} s ({r['server_cores_busy']} cores busy on average, "
               f"{r.get('server_cpu_ms_per_callback', '-')} ms per callback request)")
+    if r.get("client_cpu_s") is not None:
+        print(f"  the load generator's own CPU: {r['client_cpu_s']} s (on this machine too)")
     if r.get("open_connections_peak"):
         peak = r["open_connections_peak"]
         print(f"  open connections at the server: at most {peak['total']} at once, "

@@ -39,6 +39,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
+import brotli  # installed with dash[compress]
+import orjson  # a runtime dependency (requirements.txt)
+
+try:
+    from compression import zstd  # Python ≥ 3.14
+except ImportError:
+    from backports import zstd  # installed with dash[compress] (flask-compress)
+
 WILDCARDS = ("ALL", "MATCH", "ALLSMALLER")
 CALLBACK_PATH = "/_dash-update-component"
 # What headless Chromium sends; the server then picks zstd, as it does for a real student.
@@ -75,14 +83,8 @@ def _decoder(encoding: str) -> Callable[[bytes], bytes]:
     if encoding == "deflate":
         return lambda b: zlib.decompress(b, -zlib.MAX_WBITS) if b[:1] != b"\x78" else zlib.decompress(b)
     if encoding == "br":
-        import brotli  # installed with dash[compress]
-
         return brotli.decompress
     if encoding == "zstd":
-        try:
-            from compression import zstd  # Python ≥ 3.14
-        except ImportError:
-            from backports import zstd  # installed with dash[compress] (flask-compress)
         return zstd.decompress
     raise ValueError(f"unknown Content-Encoding {encoding!r}")
 
@@ -108,7 +110,7 @@ class Response:
             return json.loads(self.text)
         if self._strict is None:
             try:
-                self._strict = (loads_strict(self.text), None)
+                self._strict = (loads_strict(self.body), None)
             except ValueError as err:
                 self._strict = (None, err)
         value, error = self._strict
@@ -117,13 +119,11 @@ class Response:
         return value
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"non-finite number {name} in a response")
-
-
-def loads_strict(text: str) -> Any:
-    """json.loads that rejects NaN, Infinity and -Infinity (browsers' JSON.parse does too)."""
-    return json.loads(text, parse_constant=_refuse_constant)
+def loads_strict(text: str | bytes) -> Any:
+    """Strict JSON, as browsers' JSON.parse reads it: NaN, Infinity, -Infinity and numbers that
+    overflow a double (1e999) raise ValueError (orjson: RFC 8259, and 5-10× faster than json.loads,
+    so that the load generator leaves the CPU to the server it measures)."""
+    return orjson.loads(text)
 
 
 class HttpClient:

@@ -64,13 +64,18 @@ def run_table(runs) -> RunTable:
 
 
 @compiled(cache=False)
-def _no_mean_loss(w, b, examples):
+def _no_mean_loss(w, b, examples, expansion):
     return 0.0
 
 
 @compiled(cache=False)
-def _no_batch_gradient(w, b, examples, orders, batch, step):
+def _no_batch_gradient(w, b, examples, expansion, orders, batch, step):
     return 0.0, 0.0
+
+
+@compiled(cache=False)
+def _no_loss_and_gradient(w, b, examples, expansion):
+    return 0.0, 0.0, 0.0
 
 
 # Not cached on disk: numba would key the cache on this file alone, and keep running old rules
@@ -78,18 +83,20 @@ def _no_batch_gradient(w, b, examples, orders, batch, step):
 # does it at start-up), and once more per data model (numba specialises the loop for each
 # model's functions, so they are inlined); nogil: requests race in threads at once.
 @compiled(cache=False, nogil=True)
-def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, batches, kinds, hps, start,
-          run_steps, noise, lr_factors, state, out, losses, trace_g, trace_s):
+def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, loss_and_gradient, examples, expansion, orders,
+          batches, kinds, hps, start, run_steps, noise, lr_factors, state, out, losses, trace_g, trace_s):
     """Run by run, step by step, each run's state in registers; every array is run-major (run
     k's steps are contiguous), so a run touches consecutive memory. state[k] is scratch for
     run k's final state (quantity j on coordinate i at [2j + i]).
 
     On a surface, the loss and gradient are `loss`, `grad_x`, `grad_y` (plus `noise[k, i]`); on
     a data surface (`examples` not empty) they are the mean over the examples (`mean_loss`) and
-    the mean over the step's batch of `batches[k]` examples (`batch_gradient`). Run k takes
-    `run_steps[k]` steps and then stays where it is. With a schedule (`lr_factors` not empty),
-    every run's h0, its η, is multiplied by lr_factors[i] at its own step i (0-based), in the
-    query and the update alike."""
+    the mean over the step's batch of `batches[k]` examples (`batch_gradient`). A run that sees
+    every example and takes its gradient where it stands (all but Nesterov) gets the loss of
+    its new point and the gradient there in one pass (`loss_and_gradient`): the same sums, half
+    the passes. Run k takes `run_steps[k]` steps and then stays where it is. With a schedule
+    (`lr_factors` not empty), every run's h0, its η, is multiplied by lr_factors[i] at its own
+    step i (0-based), in the query and the update alike."""
     K = kinds.shape[0]
     data = examples.shape[1] > 0
     noisy = noise.shape[0] > 0
@@ -101,14 +108,25 @@ def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, bat
         ax, ay, bx, by, cx, cy = state[k, 0], state[k, 1], state[k, 2], state[k, 3], state[k, 4], state[k, 5]
         x, y = start[k, 0], start[k, 1]
         out[k, 0, 0], out[k, 0, 1] = x, y
-        losses[k, 0] = mean_loss(x, y, examples) if data else loss(x, y)
+        # fused: the gradient at (x, y) was computed with its loss (a full-batch run whose last
+        # query was where it stood; a Nesterov run stops fusing after its first look-ahead)
+        fused = data and batches[k] >= examples.shape[1]
+        fx, fy = 0.0, 0.0
+        if fused:
+            losses[k, 0], fx, fy = loss_and_gradient(x, y, examples, expansion)
+        else:
+            losses[k, 0] = mean_loss(x, y, examples, expansion) if data else loss(x, y)
         own = run_steps[k]
         for i in range(own):
             eta = h0 * lr_factors[i] if scheduled else h0
             qx = _query(kind, x, ax, bx, cx, eta, h1, h2, h3, h4)
             qy = _query(kind, y, ay, by, cy, eta, h1, h2, h3, h4)
             if data:
-                gx, gy = batch_gradient(qx, qy, examples, orders, batches[k], i)
+                if fused and qx == x and qy == y:
+                    gx, gy = fx, fy
+                else:
+                    fused = False
+                    gx, gy = batch_gradient(qx, qy, examples, expansion, orders, batches[k], i)
             else:
                 gx, gy = grad_x(qx, qy), grad_y(qx, qy)
             if noisy:
@@ -120,7 +138,10 @@ def _loop(loss, grad_x, grad_y, mean_loss, batch_gradient, examples, orders, bat
             x = x - dx
             y = y - dy
             out[k, i + 1, 0], out[k, i + 1, 1] = x, y
-            losses[k, i + 1] = mean_loss(x, y, examples) if data else loss(x, y)
+            if fused:
+                losses[k, i + 1], fx, fy = loss_and_gradient(x, y, examples, expansion)
+            else:
+                losses[k, i + 1] = mean_loss(x, y, examples, expansion) if data else loss(x, y)
             if record:
                 trace_g[k, i, 0], trace_g[k, i, 1] = gx, gy
                 trace_s[k, i, 0], trace_s[k, i, 1], trace_s[k, i, 2] = ax, ay, bx
@@ -143,6 +164,7 @@ _UNUSED_SURFACE = (compiled_function(_unused),) * 3  # what a trace records: the
 _NOTHING = np.empty((0, 0, 0))
 _NO_SCHEDULE = np.empty(0)
 _NO_EXAMPLES = np.empty((2, 0))
+_NO_EXPANSION = np.empty(0)
 _NO_ORDERS = np.empty((0, 0), dtype=np.int32)
 
 
@@ -183,12 +205,13 @@ def integrate(surface, start, steps: int, table: RunTable, noise_table=None, tra
     examples = getattr(surface, "examples", None)
     if examples is not None:  # a data surface (surfaces/data.py)
         functions = _UNUSED_SURFACE
-        model = (surface.functions.mean_loss, surface.functions.batch_gradient)
-        data = (examples, batches.orders, np.asarray(batches.sizes, dtype=np.int64))
+        model = surface.functions
+        model = (model.mean_loss, model.batch_gradient, model.loss_and_gradient)
+        data = (examples, surface.expansion, batches.orders, np.asarray(batches.sizes, dtype=np.int64))
     else:
         functions = surface.scalar_functions
-        model = (_no_mean_loss, _no_batch_gradient)
-        data = (_NO_EXAMPLES, _NO_ORDERS, np.zeros(K, dtype=np.int64))
+        model = (_no_mean_loss, _no_batch_gradient, _no_loss_and_gradient)
+        data = (_NO_EXAMPLES, _NO_EXPANSION, _NO_ORDERS, np.zeros(K, dtype=np.int64))
     # a surface numba could not compile (Surface.scalar_functions says why) runs uncompiled
     compiled = HAVE_NUMBA and all(hasattr(fn, "address") for fn in functions)
     loop = _loop if compiled else plain(_loop)

@@ -62,10 +62,10 @@ def _softplus(z):
 
 
 def _sigmoid(z):
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+    # exp(−|z|) as softplus computes it, so that where one example's loss and gradient are
+    # computed together the compiler takes one exponential for both
+    e = math.exp(-abs(z))
+    return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
 
 
 def _np_softplus(z):
@@ -120,11 +120,16 @@ class Derivatives(NamedTuple):
 
 
 class ModelFunctions(NamedTuple):
-    """One model's compiled loops: `mean_loss(w, b, examples)` and `batch_gradient(w, b,
-    examples, orders, batch, step)` are what the engine's loop calls; `grid_loss` fills a map."""
+    """One model's compiled loops, what the engine's loop calls: `mean_loss(w, b, examples,
+    expansion)`, `batch_gradient(w, b, examples, expansion, orders, batch, step)` and
+    `loss_and_gradient(w, b, examples, expansion)`, the mean loss and the full gradient in one
+    pass; `grid_loss` fills a map. `expansion` is DataSurface.expansion: for a model whose loss
+    is quadratic in (w, b) the mean loss and the full gradient come from it, at any N in a few
+    operations; otherwise it is empty and they are summed over the examples."""
 
     mean_loss: Callable
     batch_gradient: Callable
+    loss_and_gradient: Callable
     grid_loss: Callable
 
 
@@ -141,50 +146,86 @@ def _derive(model: Model) -> Derivatives:
 DERIVATIVES: dict[str, Derivatives] = {m: _derive(model) for m, model in MODELS.items()}
 
 
+def is_quadratic_model(model_id: str) -> bool:
+    """Whether one example's loss is a polynomial of degree at most 2 in (w, b) (SymPy decides):
+    then so is the mean loss, and its second-order expansion is exact."""
+    try:
+        return sp.Poly(MODELS[model_id].loss, w, b).total_degree() <= 2
+    except sp.PolynomialError:
+        return False
+
+
 def _compile_model(model_id: str) -> ModelFunctions:
-    """ℓᵢ and ∇ℓᵢ compiled for one example, then averaged in compiled loops."""
+    """ℓᵢ and ∇ℓᵢ compiled together for one example (one function, so that the loss and the
+    gradient share their work and every loop below sums the very same numbers), then averaged
+    in compiled loops."""
     loss, gradient, _ = DERIVATIVES[model_id].expressions
-    scalar = [_jit(sp.lambdify(_ARGUMENTS, e, modules=[_SCALAR, "math"], cse=True)) for e in (loss, *gradient)]
-    loss_i, grad_w_i, grad_b_i = scalar
+    example = _jit(sp.lambdify(_ARGUMENTS, (loss, *gradient), modules=[_SCALAR, "math"], cse=True))
 
     @_jit
-    def mean_loss(wv, bv, examples):
+    def expanded(wv, bv, q):
+        """f and ∇f at (w, b) from the exact expansion q = (w*, b*, f*, ∂f/∂w*, ∂f/∂b*, Hww, Hwb,
+        Hbb) about the minimum: f* + g*·δ + ½ δᵀHδ, δ = (w, b) − (w*, b*). Near the minimum this
+        is more accurate than a sum over the examples, whose terms cancel."""
+        dw, db = wv - q[0], bv - q[1]
+        gw = q[3] + q[5] * dw + q[6] * db
+        gb = q[4] + q[6] * dw + q[7] * db
+        rise = q[3] * dw + q[4] * db + 0.5 * (q[5] * dw * dw + 2.0 * q[6] * dw * db + q[7] * db * db)
+        return q[2] + rise, gw, gb
+
+    @_jit
+    def loss_and_gradient(wv, bv, examples, expansion):
+        """f(w, b) and its gradient, the means over every example in their stored order."""
+        if expansion.shape[0] > 0:
+            return expanded(wv, bv, expansion)
+        n = examples.shape[1]
+        total, gw, gb = 0.0, 0.0, 0.0
+        for j in range(n):
+            lj, gwj, gbj = example(wv, bv, examples[0, j], examples[1, j])
+            total += lj
+            gw += gwj
+            gb += gbj
+        return total / n, gw / n, gb / n
+
+    @_jit
+    def mean_loss(wv, bv, examples, expansion):
         """f(w, b): the mean loss over every example, in their stored order."""
+        if expansion.shape[0] > 0:
+            return expanded(wv, bv, expansion)[0]
         n = examples.shape[1]
         total = 0.0
         for j in range(n):
-            total += loss_i(wv, bv, examples[0, j], examples[1, j])
+            total += example(wv, bv, examples[0, j], examples[1, j])[0]
         return total / n
 
     @_jit
-    def batch_gradient(wv, bv, examples, orders, batch, step):
+    def batch_gradient(wv, bv, examples, expansion, orders, batch, step):
         """The mean gradient of the examples used at `step` (0-based): all of them, in stored
         order, when `batch` ≥ N; else the step's slice of its epoch's shuffle `orders[epoch]`
         (consecutive slices of `batch`, the epoch's last one shorter when `batch` does not
         divide N)."""
         n = examples.shape[1]
-        gw, gb = 0.0, 0.0
         if batch >= n:
-            for j in range(n):
-                gw += grad_w_i(wv, bv, examples[0, j], examples[1, j])
-                gb += grad_b_i(wv, bv, examples[0, j], examples[1, j])
-            return gw / n, gb / n
+            _, gw, gb = loss_and_gradient(wv, bv, examples, expansion)
+            return gw, gb
+        gw, gb = 0.0, 0.0
         per_epoch = (n + batch - 1) // batch
         epoch, slot = step // per_epoch, step % per_epoch
         low = slot * batch
         high = min(low + batch, n)
         for j in range(low, high):
             e = orders[epoch, j]
-            gw += grad_w_i(wv, bv, examples[0, e], examples[1, e])
-            gb += grad_b_i(wv, bv, examples[0, e], examples[1, e])
+            _, gwj, gbj = example(wv, bv, examples[0, e], examples[1, e])
+            gw += gwj
+            gb += gbj
         return gw / (high - low), gb / (high - low)
 
     @_jit
-    def grid_loss(ws, bs, examples, out):
+    def grid_loss(ws, bs, examples, expansion, out):
         for k in range(ws.shape[0]):
-            out[k] = mean_loss(ws[k], bs[k], examples)
+            out[k] = mean_loss(ws[k], bs[k], examples, expansion)
 
-    return ModelFunctions(mean_loss, batch_gradient, grid_loss)
+    return ModelFunctions(mean_loss, batch_gradient, loss_and_gradient, grid_loss)
 
 
 _COMPILED: dict[str, ModelFunctions] = {}
@@ -212,6 +253,7 @@ class DataSurface(Surface):
     examples: np.ndarray = field(default=None, repr=False)
     source: str = ""  # where the examples come from (shown under the data panel)
     labels: tuple[str, str] = ("x", "y")  # what x and y are (the data panel's axes)
+    expansion: np.ndarray = field(init=False, default=None, repr=False)  # set in __post_init__
 
     def __post_init__(self) -> None:
         setattr_ = object.__setattr__  # frozen dataclass: derived fields are set once, here
@@ -227,6 +269,18 @@ class DataSurface(Surface):
         setattr_(self, "grad_expr", (sp.diff(mean, w), sp.diff(mean, b)))
         setattr_(self, "hessian_expr", sp.hessian(mean, (w, b)))
         setattr_(self, "f_min", self.mean_loss(*self.minima[0]))
+        setattr_(self, "expansion", self._expansion())
+
+    def _expansion(self) -> np.ndarray:
+        """(w*, b*, f*, ∂f/∂w*, ∂f/∂b*, Hww, Hwb, Hbb) at the minimum when the model's loss is
+        quadratic in (w, b), where this second-order expansion is f itself (the gradient at the
+        minimum is zero but for rounding, and kept); empty otherwise (ModelFunctions)."""
+        if not is_quadratic_model(self.model):
+            return np.empty(0)
+        wv, bv = self.minima[0]
+        gw, gb = self.grad(wv, bv)
+        H = self.hessian(wv, bv)
+        return np.array([wv, bv, self.f_min, gw, gb, H[0, 0], H[0, 1], H[1, 1]], dtype=float)
 
     @property
     def functions(self) -> ModelFunctions:
@@ -255,7 +309,7 @@ class DataSurface(Surface):
         shape = np.broadcast_shapes(X.shape, Y.shape)
         ws, bs = (np.ascontiguousarray(np.broadcast_to(v, shape)).ravel() for v in (X, Y))
         out = np.empty(ws.shape)
-        self.functions.grid_loss(ws, bs, self.examples, out)
+        self.functions.grid_loss(ws, bs, self.examples, self.expansion, out)
         return out.reshape(shape)
 
     def _mean(self, entries: Callable, X, Y) -> np.ndarray:

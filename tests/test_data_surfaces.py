@@ -146,6 +146,68 @@ def test_sympy_derivatives_and_compiled_loss_equal_the_hand_formulas(model):
     np.testing.assert_allclose(s.f(X, Y), hand_loss(model, X, Y, x, y), rtol=1e-12)
 
 
+def test_a_quadratic_models_loss_and_gradient_come_from_its_exact_expansion():
+    """Linear regression's loss is quadratic in (w, b) (SymPy says so), so the engine reads f and
+    ∇f from their expansion at the minimum, at any N; they equal the sums over the examples (an
+    independent NumPy computation in extended precision) everywhere, and near the minimum, where
+    the examples' terms cancel, to the last bits of f − f*."""
+    from surfaces.data import is_quadratic_model
+
+    assert is_quadratic_model("linear") and not is_quadratic_model("logistic")
+    assert get_surface("wine").expansion.shape == (0,)
+    for sid in ("iris", "sparse"):
+        s = get_surface(sid)
+        x, y = s.examples
+        fns = s.functions
+        assert s.expansion.shape == (8,)
+        (x0, x1), (y0, y1) = s.domain
+        rng = np.random.default_rng(3)
+        points = np.column_stack([rng.uniform(x0, x1, 30), rng.uniform(y0, y1, 30)])
+        points = np.vstack([points, [[-40.0, 60.0], [1e3, -1e3]]])
+        xl, yl = x.astype(np.longdouble), y.astype(np.longdouble)
+        for wv, bv in points:
+            residual = wv * xl + bv - yl
+            exact_f = float(np.mean(residual**2 / 2))
+            exact_g = [float(np.mean(residual * xl)), float(np.mean(residual))]
+            f, gw, gb = fns.loss_and_gradient(wv, bv, s.examples, s.expansion)
+            assert f == pytest.approx(exact_f, rel=1e-13)
+            assert fns.mean_loss(wv, bv, s.examples, s.expansion) == f
+            scale = float(np.mean(np.abs(residual) * (1 + np.abs(xl))))
+            np.testing.assert_allclose([gw, gb], exact_g, rtol=1e-12, atol=1e-14 * scale)
+            full = fns.batch_gradient(wv, bv, s.examples, s.expansion, np.zeros((1, s.n_examples), np.int32),
+                                      s.n_examples, 0)
+            assert full == (gw, gb)
+        # a step of 1e-7 from the minimum: f − f* is ½δᵀHδ, about 1e-14, exactly as the expansion says
+        w0, b0 = s.minima[0]
+        delta = np.array([1e-7, -0.5e-7])
+        f = fns.mean_loss(w0 + delta[0], b0 + delta[1], s.examples, s.expansion)
+        rise = 0.5 * delta @ hand_hessian("linear", w0, b0, x, y) @ delta
+        assert f - s.f_min == pytest.approx(rise, rel=1e-3)
+
+
+def test_full_batch_runs_get_the_loss_and_gradient_of_one_pass_exactly_as_separate_ones():
+    """On a surface summed over its examples (wine), a full-batch run takes the gradient handed
+    over by the pass that computed its loss: bit for bit the gradient `batch_gradient` computes
+    at the point it queried, and the loss bit for bit the surface's f there. Nesterov, which
+    queries ahead of where it stands, gets its gradient at the look-ahead point."""
+    s = get_surface("wine")
+    fns = s.functions
+    r = rollout(s, steps=40, batch_size=16, seed=2, record_states=True)
+    orders = np.ascontiguousarray(epoch_orders(2, 40, s.n_examples))
+    assert np.array_equal(r.losses, s.f(r.paths[:, :, 0].T, r.paths[:, :, 1].T).T)
+    for i, oid in enumerate(r.names):
+        spec = OPTIMIZERS[oid]
+        size = {"full": s.n_examples, "sample": 1, "batch": 16}[spec.gradient]
+        grads = r.states["grad"][i]
+        for t in range(40):
+            w_, b_ = r.paths[i, t]
+            if oid == "nag":  # the look-ahead point θ − γ·η·b, b the momentum buffer before the step
+                before = r.states["state"][i, t - 1, 0:2] if t else np.zeros(2)
+                w_, b_ = r.paths[i, t] - r.settings[oid]["gamma"] * r.settings[oid]["lr"] * before
+            expected = fns.batch_gradient(w_, b_, s.examples, s.expansion, orders, size, t)
+            assert tuple(grads[t]) == expected, f"{oid} step {t}"
+
+
 # -- 4: torch.optim on torch's own losses, fed the same batches ------------------------------------------
 def torch_losses(torch, model):
     if model == "linear":
