@@ -36,6 +36,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -215,16 +216,22 @@ class Dependency:
     def from_json(cls, d: Mapping) -> "Dependency":
         return cls(parse_id(d["id"]) if isinstance(d["id"], str) else d["id"], d["property"])
 
-    @property
+    # Read for every input of every callback at every change: worked out once per dependency
+    # (the load generator's CPU is taken from the server it measures).
+    @cached_property
     def is_pattern(self) -> bool:
         return isinstance(self.id, dict) and any(
             isinstance(v, list) and len(v) == 1 and v[0] in WILDCARDS for v in self.id.values())
 
-    @property
+    @cached_property
+    def id_text(self) -> str:
+        return stringify_id(self.id)
+
+    @cached_property
     def key(self) -> str:
         return prop_key(self.id, self.clean_property)
 
-    @property
+    @cached_property
     def clean_property(self) -> str:
         """The property without an `allow_duplicate` suffix ("children@3f2a..." -> "children")."""
         return self.property.split("@", 1)[0]
@@ -234,7 +241,7 @@ class Dependency:
         if self.clean_property != other.clean_property:
             return False
         if not self.is_pattern and not other.is_pattern:
-            return stringify_id(self.id) == stringify_id(other.id)
+            return self.id_text == other.id_text
         if self.is_pattern and not other.is_pattern:
             return self.matches(other.id)
         if other.is_pattern and not self.is_pattern:
@@ -244,10 +251,11 @@ class Dependency:
         return all(a == b or any(isinstance(v, list) and len(v) == 1 and v[0] in WILDCARDS for v in (a, b))
                    for a, b in ((self.id[k], other.id[k]) for k in self.id))
 
-    def matches(self, id_: Any) -> bool:
-        """Whether a concrete id is this dependency's id (or matches its pattern)."""
+    def matches(self, id_: Any, id_text: str | None = None) -> bool:
+        """Whether a concrete id (`id_text`: its string, if known) is this dependency's id (or
+        matches its pattern)."""
         if not self.is_pattern:
-            return stringify_id(id_) == stringify_id(self.id)
+            return (stringify_id(id_) if id_text is None else id_text) == self.id_text
         if not isinstance(id_, dict) or set(id_) != set(self.id):
             return False
         return all(
@@ -406,10 +414,10 @@ class DashApp:
     def triggered_by(self, keys: Iterable[str], callbacks: list[Callback] | None = None) -> list[Callback]:
         """Callbacks (default: the server-side ones) with any of the changed props ("id.prop")
         among their inputs."""
-        changed = [(parse_id(k.rsplit(".", 1)[0]), k.rsplit(".", 1)[1]) for k in keys]
+        changed = [_key_parts(k) for k in keys]
         return [cb for cb in (self.server_callbacks if callbacks is None else callbacks)
-                if any(dep.property == prop and dep.matches(id_)
-                       for dep in cb.inputs for id_, prop in changed)]
+                if any(dep.property == prop and dep.matches(id_, text)
+                       for dep in cb.inputs for id_, prop, text in changed)]
 
     def clientside(self, name: str) -> Callback:
         """The clientside callback of function `name` ("namespace.function")."""
@@ -494,9 +502,10 @@ class Step:
     finished: float = 0.0  # time.perf_counter() when its response had arrived
 
 
-def _key_parts(key: str) -> tuple[Any, str]:
-    id_, prop = key.rsplit(".", 1)
-    return parse_id(id_), prop
+def _key_parts(key: str) -> tuple[Any, str, str]:
+    """"id.prop" → (id, prop, the id's string)."""
+    text, prop = key.rsplit(".", 1)
+    return parse_id(text), prop, text
 
 
 class Session:
@@ -554,8 +563,8 @@ class Session:
             bodies = []
             parts = {k: _key_parts(k) for k in changed}
             for cb in ready:
-                trigger = sorted(k for k, (id_, prop) in parts.items()
-                                 if any(d.clean_property == prop and d.matches(id_) for d in cb.inputs))
+                trigger = sorted(k for k, (id_, prop, text) in parts.items()
+                                 if any(d.clean_property == prop and d.matches(id_, text) for d in cb.inputs))
                 bodies.append(self.app.body(cb, self.values, changed=trigger))
             finished = [0.0] * len(ready)
             if self.parallel and len(ready) > 1:
