@@ -33,9 +33,10 @@ change (what a student waits for), response sizes on the wire (the browser's Acc
 errors (any status other than 200/204, a timeout, a body that is not strict JSON — NaN or
 Infinity count — or a refusal), validation messages shown for valid input, the server's CPU
 time, the time spent inside the app against the time spent queueing (from the Server-Timing
-header the app adds, webapp/timing.py), requests per worker process, the most connections open
-at the server at once (in all, and in one worker process), and how busy the machine was (Linux
-PSI: other work on a shared machine shows there). Bounded: at most `--max-requests` requests
+header the app adds, webapp/timing.py) and the app's CPU per kind of callback, requests per
+worker process, the most connections open at the server at once (in all, and in one worker
+process), how busy the machine was (Linux PSI: other work on a shared machine shows there) and
+the load generator's own CPU (it shares the machine with the server it measures). Bounded: at most `--max-requests` requests
 and `--max-seconds` of wall time; only loopback addresses are accepted.
 """
 
