@@ -56,6 +56,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.bench_momentum_map
 	$(BIN)/python -m benchmarks.bench_formula
 	$(BIN)/python -m benchmarks.bench_browser
+	$(BIN)/python -m benchmarks.bench_startup
 
 clean:
 	rm -rf $(VENV)
