@@ -36,8 +36,9 @@ time, the time spent inside the app against the time spent queueing (from the Se
 header the app adds, webapp/timing.py) and the app's CPU per kind of callback, requests per
 worker process, the most connections open at the server at once (in all, and in one worker
 process), how busy the machine was (Linux PSI: other work on a shared machine shows there) and
-the load generator's own CPU (it shares the machine with the server it measures). Bounded: at most `--max-requests` requests
-and `--max-seconds` of wall time; only loopback addresses are accepted.
+the load generator's own CPU (it shares the machine with the server it measures). Bounded: at
+most `--max-requests` requests and `--max-seconds` of wall time; only loopback addresses are
+accepted.
 """
 
 from __future__ import annotations
