@@ -18,6 +18,7 @@ from webapp.guard import install_request_guard
 from webapp.lab import register_lab_callbacks
 from webapp.layout import build_layout
 from webapp.race import start_warm_up
+from webapp.static_layout import install_static_layout
 from webapp.timing import server_timing
 
 # A race request is a few kB; the largest is an upload of examples (1 MB of CSV, 1.34 MB as
@@ -34,6 +35,7 @@ def create_app() -> Dash:
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)  # the page's language, for screen readers
     app.layout = build_layout()
+    install_static_layout(app)  # the layout's JSON encoded once per worker, not per page opened
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     # The races are base64 float32, which compression mostly shrinks by base64's own overhead:
     # brotli and gzip at level 1 lose about 2 % of that against their defaults, for a half to a

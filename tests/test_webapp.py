@@ -176,3 +176,29 @@ def test_oversized_requests_are_refused(client):
     response = client.post("/_dash-update-component", data=b"x" * 2_000_000,
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 413
+
+
+def test_the_layout_is_encoded_once_and_served_exactly_as_dash_encodes_it():
+    """/_dash-layout sends Dash's own encoding of the layout (webapp/static_layout.py), and the
+    second page opened gets it without the layout being encoded again."""
+    from dash import Dash
+    from dash._utils import to_json
+
+    from webapp.layout import build_layout
+    from webapp.static_layout import install_static_layout
+
+    app = Dash(__name__)
+    app.layout = build_layout()
+    expected = to_json(app.get_layout())
+    install_static_layout(app)
+    client = app.server.test_client()
+    first = client.get("/_dash-layout")
+    assert first.status_code == 200 and first.mimetype == "application/json"
+    assert first.get_data(as_text=True) == expected
+    app.get_layout = lambda: pytest.fail("the layout was encoded again")
+    second = client.get("/_dash-layout")
+    assert second.get_data(as_text=True) == expected
+    made_per_request = Dash(__name__)
+    made_per_request.layout = build_layout
+    with pytest.raises(ValueError, match="per request"):
+        install_static_layout(made_per_request)
