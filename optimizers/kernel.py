@@ -205,8 +205,8 @@ def integrate(surface, start, steps: int, table: RunTable, noise_table=None, tra
     examples = getattr(surface, "examples", None)
     if examples is not None:  # a data surface (surfaces/data.py)
         functions = _UNUSED_SURFACE
-        model = surface.functions
-        model = (model.mean_loss, model.batch_gradient, model.loss_and_gradient)
+        fns = surface.functions
+        model = (fns.mean_loss, fns.batch_gradient, fns.loss_and_gradient)
         data = (examples, surface.expansion, batches.orders, np.asarray(batches.sizes, dtype=np.int64))
     else:
         functions = surface.scalar_functions

@@ -45,8 +45,8 @@ def examples_surface(model: str, text) -> DataSurface:
     """The data surface of the user's examples, `text` a CSV (str or bytes); ValueError, in plain
     words, for examples it cannot be built from. Cached: every race request asks for it."""
     x, y = read_examples(text, model)
-    return from_data(model, x, y, id="upload",  # the surface menu's entry (controls.UPLOAD) name=f"Your data ({MODELS[model].name}, {len(x)} examples)",
-                     source="your examples")
+    return from_data(model, x, y, id="upload",  # the surface menu's entry (controls.UPLOAD)
+                     name=f"Your data ({MODELS[model].name}, {len(x)} examples)", source="your examples")
 
 
 def digest(model: str, text: str) -> str:
